@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install the Debian packages that building and testing need, when they
+# are missing.  As root, installs them with apt-get; otherwise prints the
+# exact command and fails.
+need=""
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+for p in gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3; do
+  have "$p" || need="$need $p"
+done
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+  echo "tool/deps.sh: installing$need"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need) >/dev/null || {
+    echo "tool/deps.sh: apt-get install$need failed" >&2; exit 1; }
+else
+  echo "missing Debian packages; run:" >&2
+  echo "  sudo apt-get install$need" >&2
+  exit 1
+fi
