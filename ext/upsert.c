@@ -461,7 +461,7 @@ static int upsertInit(
     pTab->nCol = 0;
     pTab->nKey = 0;
     sqlite3_free(zDecl);
-    zDecl = sqlite3_mprintf("CREATE TABLE x(\"upsert_into unusable\" HIDDEN)");
+    zDecl = sqlite3_mprintf("CREATE TABLE x(\"upsert_into unusable\")");
     rc = pTab->zMissing && zDecl ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
