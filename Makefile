@@ -34,8 +34,8 @@ $(EXT): ext/upsert.c
 	$(CC) $(CFLAGS) $(WARN) -fPIC $(SHARED) ext/upsert.c -o $@
 
 # A copy that demands a SQLite newer than any, to test the version check.
-dist/upsert_future.$(SUFFIX): ext/upsert.c
-	@mkdir -p dist
+dist/future/upsert.$(SUFFIX): ext/upsert.c
+	@mkdir -p dist/future
 	$(CC) $(CFLAGS) $(WARN) -fPIC $(SHARED) -DUPSERT_MIN_VERSION=99000000 \
 	  ext/upsert.c -o $@
 
@@ -48,7 +48,7 @@ dist/embed: test/embed.c ext/upsert.c
 deps:
 	@sh tool/deps.sh
 
-test: deps $(EXT) dist/upsert_future.$(SUFFIX) dist/embed
+test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed
 	$(TCLSH) test/all.tcl
 
 demo: deps $(EXT)

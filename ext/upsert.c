@@ -27,12 +27,23 @@
 **
 ** prepared once per virtual table and reused for every row.
 **
-** Arguments:
+** Arguments: upsert_into(TABLE [, option=value ...])
 **
-**   TABLE      name or schema.name of the backing table (quoted
-**              identifiers allowed).  An unqualified name resolves as
-**              SQLite resolves one: temp, main, then attached databases.
-**              The key is the backing table's PRIMARY KEY.
+**   TABLE        name or schema.name of the backing table (quoted
+**                identifiers allowed).  An unqualified name resolves as
+**                SQLite resolves one: temp, main, then attached databases.
+**   key=(a,b)    the conflict target: the PRIMARY KEY (default) or the
+**                columns of a UNIQUE index that is not partial
+**   columns=(..) the columns declared; others take their DEFAULT on
+**                insert and keep their value on update (default: all)
+**   update=(..)  the columns overwritten on conflict; update=() means
+**                DO NOTHING (default: every declared non-key column)
+**   keep=(..)    declared columns never overwritten; not with update=
+**   nulls=keep   an incoming NULL means "not given" (default: overwrite)
+**   where=EXPR   update only where EXPR holds (TEMP tables only)
+**
+**   upsert_into_stats('up' [, 'reset']) returns, as JSON, how many rows
+**   the table inserted, updated and skipped on this connection.
 **
 ** Conflict modes of the INSERT into the virtual table:
 **
@@ -67,8 +78,10 @@ SQLITE_EXTENSION_INIT1
 typedef struct UpsertTab UpsertTab;
 typedef struct UpsertCursor UpsertCursor;
 typedef struct UpsertModule UpsertModule;
+typedef struct UpsertStats UpsertStats;
+typedef struct UpsertWrite UpsertWrite;
 
-/* Write statements, one per kind of inner statement.  Prepared lazily. */
+/* Kinds of inner write statement */
 #define UPSERT_W_UPSERT  0     /* INSERT ... ON CONFLICT DO UPDATE */
 #define UPSERT_W_IGNORE  1     /* INSERT OR IGNORE */
 #define UPSERT_W_REPLACE 2     /* INSERT OR REPLACE */
@@ -77,13 +90,50 @@ typedef struct UpsertModule UpsertModule;
 #define UPSERT_PLAN_SCAN 0
 #define UPSERT_PLAN_KEY  1
 
+/* Counters of UpsertStats.a[] */
+#define UPSERT_N_INSERTED 0
+#define UPSERT_N_UPDATED  1
+#define UPSERT_N_SKIPPED  2
+
+/* Cached write statements of a table with nulls=keep: one for each
+** pattern of NULL arguments seen, up to this many. */
+#define UPSERT_N_WRITE 16
+
+/*
+** The insert, update and skip counts of one upsert_into table, kept by
+** the module so that they survive a reconnect after a schema change.
+** Snapshots taken at transaction and savepoint boundaries let a
+** rollback take back the counts of the rows it takes back.
+*/
+struct UpsertStats {
+  UpsertStats *pNext;        /* Next in UpsertModule.pStats */
+  char *zSchema;             /* Schema of the virtual table */
+  char *zName;               /* Name of the virtual table */
+  sqlite3_int64 a[3];        /* Current counts, UPSERT_N_* */
+  sqlite3_int64 aTxn[3];     /* Counts when the transaction began */
+  int nSnap;                 /* Allocated entries of aSnap[] */
+  struct UpsertSnap {
+    int bValid;                /* True if taken in this transaction */
+    sqlite3_int64 a[3];        /* Counts when the savepoint opened */
+  } *aSnap;                  /* Snapshot of each savepoint level */
+};
+
 /*
 ** One per connection, the client data of the module.  It lists the live
-** virtual tables so that a statement reading the backing table through
-** another upsert_into table can be recognised.
+** virtual tables, so that a statement reading the backing table through
+** another upsert_into table can be recognised, and the counts.
 */
 struct UpsertModule {
+  int nRef;                  /* The module and upsert_into_stats() */
   UpsertTab *pList;          /* Every connected upsert_into table */
+  UpsertStats *pStats;       /* Counts of every table connected so far */
+};
+
+/* An inner write statement and the arguments it leaves out */
+struct UpsertWrite {
+  sqlite3_stmt *pStmt;       /* The statement, or NULL */
+  int eKind;                 /* UPSERT_W_* */
+  unsigned char *aNull;      /* With nulls=keep: which columns are NULL */
 };
 
 struct UpsertTab {
@@ -91,19 +141,27 @@ struct UpsertTab {
   sqlite3 *db;               /* The connection */
   UpsertModule *pMod;        /* Module data holding the list of tables */
   UpsertTab *pNext;          /* Next table in pMod->pList */
+  UpsertStats *pStats;       /* Counts of this table, owned by pMod */
   char *zDb;                 /* Schema of the backing table */
   char *zTab;                /* Name of the backing table */
   char *zMissing;            /* Why the backing table is unusable, or NULL */
+  char *zWhere;              /* where= expression, or NULL */
   int iDb;                   /* Index of zDb in pragma database_list */
   int bRowid;                /* True if the backing table has a rowid */
+  int bNullsKeep;            /* True for nulls=keep */
   int nCol;                  /* Number of declared columns */
   char **azCol;              /* Names of the declared columns */
+  unsigned char *aFlag;      /* UPSERT_F_* flags of each declared column */
   int nKey;                  /* Number of key columns */
   int *aiKey;                /* Declared-column index of each key column */
   const char *zRowid;        /* How to name the rowid in SQL, or NULL */
-  sqlite3_stmt *apWrite[3];  /* Inner write statements, UPSERT_W_* */
+  unsigned char *aNull;      /* Scratch: NULL pattern of the current row */
+  int nWrite;                /* Entries of aWrite[] in use */
+  int iEvict;                /* Next entry of aWrite[] to replace */
+  UpsertWrite aWrite[UPSERT_N_WRITE];  /* Inner write statements */
   sqlite3_stmt *apScan[2];   /* Idle read statements, UPSERT_PLAN_* */
   int bInner;                /* True while an inner statement steps */
+  int bUpdated;              /* Set by upsert_into_count() in a step */
   int nRun;                  /* Rows of the current statement so far */
   sqlite3_int64 nMark;       /* sqlite3_total_changes64() after last row */
   char zPtr[40];             /* "vtab:%p" of this table, as EXPLAIN says */
@@ -126,6 +184,19 @@ static void upsertError(UpsertTab *pTab, const char *zFmt, ...){
   va_start(ap, zFmt);
   pTab->base.zErrMsg = sqlite3_vmprintf(zFmt, ap);
   va_end(ap);
+}
+
+/*
+** Set *pzErr to a message formatted from zFmt, unless *pRc already holds
+** an error, and set *pRc to SQLITE_ERROR (SQLITE_NOMEM if out of memory).
+*/
+static void upsertFail(int *pRc, char **pzErr, const char *zFmt, ...){
+  va_list ap;
+  if( *pRc ) return;
+  va_start(ap, zFmt);
+  *pzErr = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  *pRc = *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
 /*
@@ -155,18 +226,23 @@ static sqlite3_stmt *upsertPrepare(
   return pStmt;
 }
 
+static int upsertIsSpace(char c){
+  return c==' ' || c=='\t' || c=='\n' || c=='\r';
+}
+
 /*
 ** Read one identifier from *pz: bare, or quoted with "", [], `` or ''.
 ** Leading and trailing spaces are skipped.  Returns a dequoted copy
-** that the caller frees, or NULL with *pRc set.  *pz is advanced past
-** the identifier.  A bare identifier ends at '.' or the end of input.
+** that the caller frees, or NULL with *pRc set (SQLITE_ERROR if there
+** is no identifier).  *pz is advanced past the identifier.  A bare
+** identifier ends at the end of input or at a character of zStop.
 */
-static char *upsertIdent(int *pRc, const char **pz){
+static char *upsertIdent(int *pRc, const char **pz, const char *zStop){
   const char *z = *pz;
   char *zOut = 0;
   int n = 0;
   if( *pRc ) return 0;
-  while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' ) z++;
+  while( upsertIsSpace(*z) ) z++;
   zOut = sqlite3_malloc64(strlen(z)+1);
   if( zOut==0 ){ *pRc = SQLITE_NOMEM; return 0; }
   if( *z=='"' || *z=='`' || *z=='\'' || *z=='[' ){
@@ -179,11 +255,10 @@ static char *upsertIdent(int *pRc, const char **pz){
     }
     if( *z!=cEnd ){ n = -1; }else{ z++; }
   }else{
-    while( *z && *z!='.' ) zOut[n++] = *(z++);
-    while( n>0 && (zOut[n-1]==' ' || zOut[n-1]=='\t'
-                || zOut[n-1]=='\n' || zOut[n-1]=='\r') ) n--;
+    while( *z && strchr(zStop, *z)==0 ) zOut[n++] = *(z++);
+    while( n>0 && upsertIsSpace(zOut[n-1]) ) n--;
   }
-  while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' ) z++;
+  while( upsertIsSpace(*z) ) z++;
   if( n<=0 ){
     sqlite3_free(zOut);
     *pRc = SQLITE_ERROR;
@@ -192,6 +267,49 @@ static char *upsertIdent(int *pRc, const char **pz){
   zOut[n] = 0;
   *pz = z;
   return zOut;
+}
+
+/*
+** Parse zList, a list of column names "(a, b)", "()" or a single name,
+** into *paz (an array of *pn names the caller frees with upsertFreeList).
+** Returns SQLITE_OK, SQLITE_NOMEM, or SQLITE_ERROR if malformed.
+*/
+static int upsertList(const char *zList, char ***paz, int *pn){
+  int rc = SQLITE_OK;
+  const char *z = zList;
+  char **az;
+  int n = 0;
+  az = sqlite3_malloc64(sizeof(char*)*(strlen(zList)+1));
+  if( az==0 ) return SQLITE_NOMEM;
+  while( upsertIsSpace(*z) ) z++;
+  if( *z=='(' ){
+    z++;
+    while( upsertIsSpace(*z) ) z++;
+    if( *z!=')' ){
+      do{
+        az[n] = upsertIdent(&rc, &z, ",)");
+        if( rc==SQLITE_OK ) n++;
+      }while( rc==SQLITE_OK && *(z++)==',' );
+      if( rc==SQLITE_OK && z[-1]!=')' ) rc = SQLITE_ERROR;
+    }else{
+      z++;
+    }
+  }else{
+    az[n] = upsertIdent(&rc, &z, "(),");
+    if( rc==SQLITE_OK ) n++;
+  }
+  while( upsertIsSpace(*z) ) z++;
+  if( rc==SQLITE_OK && *z ) rc = SQLITE_ERROR;
+  *paz = az;
+  *pn = n;
+  return rc;
+}
+
+static void upsertFreeList(char **az, int n){
+  int i;
+  if( az==0 ) return;
+  for(i=0; i<n; i++) sqlite3_free(az[i]);
+  sqlite3_free(az);
 }
 
 /*
@@ -218,6 +336,20 @@ static int upsertSafeType(const char *zType){
 }
 
 /*
+** Finalize every cached write statement of pTab.
+*/
+static void upsertClearWrites(UpsertTab *pTab){
+  int i;
+  for(i=0; i<pTab->nWrite; i++){
+    sqlite3_finalize(pTab->aWrite[i].pStmt);
+    sqlite3_free(pTab->aWrite[i].aNull);
+  }
+  memset(pTab->aWrite, 0, sizeof(pTab->aWrite));
+  pTab->nWrite = 0;
+  pTab->iEvict = 0;
+}
+
+/*
 ** Free everything a table owns, then the table itself.
 */
 static void upsertFree(UpsertTab *pTab){
@@ -229,14 +361,16 @@ static void upsertFree(UpsertTab *pTab){
       if( *pp==pTab ){ *pp = pTab->pNext; break; }
     }
   }
-  for(i=0; i<3; i++) sqlite3_finalize(pTab->apWrite[i]);
+  upsertClearWrites(pTab);
   for(i=0; i<2; i++) sqlite3_finalize(pTab->apScan[i]);
-  for(i=0; i<pTab->nCol; i++) sqlite3_free(pTab->azCol[i]);
-  sqlite3_free(pTab->azCol);
+  upsertFreeList(pTab->azCol, pTab->nCol);
+  sqlite3_free(pTab->aFlag);
+  sqlite3_free(pTab->aNull);
   sqlite3_free(pTab->aiKey);
   sqlite3_free(pTab->zDb);
   sqlite3_free(pTab->zTab);
   sqlite3_free(pTab->zMissing);
+  sqlite3_free(pTab->zWhere);
   sqlite3_free(pTab->base.zErrMsg);
   sqlite3_free(pTab);
 }
@@ -252,32 +386,30 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
   char *zA = 0, *zB = 0;
   sqlite3_stmt *pStmt = 0;
 
-  zA = upsertIdent(&rc, &z);
+  zA = upsertIdent(&rc, &z, ".");
   if( rc==SQLITE_OK && *z=='.' ){
     z++;
-    zB = upsertIdent(&rc, &z);
+    zB = upsertIdent(&rc, &z, ".");
   }
   if( rc==SQLITE_OK && *z ) rc = SQLITE_ERROR;
   if( rc!=SQLITE_OK ){
     if( rc==SQLITE_ERROR ){
-      *pzErr = sqlite3_mprintf(UPSERT_ERR "malformed table name '%s'", zSpec);
+      rc = SQLITE_OK;
+      upsertFail(&rc, pzErr, UPSERT_ERR "malformed table name '%s'", zSpec);
     }
     goto resolve_out;
   }
   if( zB ){
     /* schema.name: the schema must exist */
     pStmt = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-          "SELECT seq, name FROM pragma_database_list WHERE name=?1"
-          " COLLATE nocase"), 0);
+          "SELECT 1 FROM pragma_database_list WHERE name=?1 COLLATE nocase"
+        ), 0);
     if( rc==SQLITE_OK ){
       sqlite3_bind_text(pStmt, 1, zA, -1, SQLITE_STATIC);
       if( sqlite3_step(pStmt)!=SQLITE_ROW ){
         rc = sqlite3_finalize(pStmt);
         pStmt = 0;
-        if( rc==SQLITE_OK ){
-          *pzErr = sqlite3_mprintf(UPSERT_ERR "no such schema '%s'", zA);
-          rc = SQLITE_ERROR;
-        }
+        upsertFail(&rc, pzErr, UPSERT_ERR "no such schema '%s'", zA);
         goto resolve_out;
       }
       sqlite3_finalize(pStmt);
@@ -296,9 +428,8 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
       const char *zType = (const char*)sqlite3_column_text(pStmt, 2);
       if( zType && strcmp(zType, "table")!=0 && strcmp(zType, "shadow")!=0 ){
-        *pzErr = sqlite3_mprintf(UPSERT_ERR "'%s' is a %s, not a table",
-                                 zSpec, zType);
-        rc = SQLITE_ERROR;
+        upsertFail(&rc, pzErr, UPSERT_ERR "'%s' is a %s, not a table",
+                   zSpec, zType);
       }else{
         pTab->zDb = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
         pTab->zTab = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1));
@@ -309,10 +440,7 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
     }else{
       rc = sqlite3_finalize(pStmt);
       pStmt = 0;
-      if( rc==SQLITE_OK ){
-        *pzErr = sqlite3_mprintf(UPSERT_ERR "no such table '%s'", zSpec);
-        rc = SQLITE_ERROR;
-      }
+      upsertFail(&rc, pzErr, UPSERT_ERR "no such table '%s'", zSpec);
     }
   }
 resolve_out:
@@ -323,15 +451,41 @@ resolve_out:
 }
 
 /*
-** Read the writable columns of the backing table and its PRIMARY KEY.
-** Appends the column definitions to pDecl.  Returns SQLITE_OK or an
-** error code with *pzErr set.
+** The writable columns of the backing table, read while connecting.
 */
-static int upsertColumns(UpsertTab *pTab, sqlite3_str *pDecl, char **pzErr){
+typedef struct UpsertSchema UpsertSchema;
+struct UpsertSchema {
+  int nCol;                  /* Number of writable columns */
+  char **azName;             /* Their names */
+  char **azType;             /* Their declared types */
+  int *aiPk;                 /* Position in the PRIMARY KEY, or 0 */
+  int nPk;                   /* Number of PRIMARY KEY columns */
+  sqlite3_str *pKeys;        /* Usable keys, "(a), (b, c)", for messages */
+};
+
+static void upsertSchemaFree(UpsertSchema *p){
+  upsertFreeList(p->azName, p->nCol);
+  upsertFreeList(p->azType, p->nCol);
+  sqlite3_free(p->aiPk);
+  sqlite3_free(sqlite3_str_finish(p->pKeys));
+}
+
+/* Index of column zName in p, or -1 */
+static int upsertSchemaCol(UpsertSchema *p, const char *zName){
+  int i;
+  for(i=0; i<p->nCol; i++){
+    if( sqlite3_stricmp(p->azName[i], zName)==0 ) return i;
+  }
+  return -1;
+}
+
+/*
+** Read the writable columns of the backing table into p.  Returns
+** SQLITE_OK or an error code with *pzErr set.
+*/
+static int upsertSchemaRead(UpsertTab *pTab, UpsertSchema *p, char **pzErr){
   int rc = SQLITE_OK;
   int nAlloc = 0;
-  int *aiPk = 0;             /* Position in the PK of each column, or 0 */
-  int i;
   sqlite3_stmt *pStmt;
   pStmt = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
         "SELECT name, type, pk FROM pragma_table_xinfo(?1, ?2)"
@@ -341,31 +495,25 @@ static int upsertColumns(UpsertTab *pTab, sqlite3_str *pDecl, char **pzErr){
     sqlite3_bind_text(pStmt, 2, pTab->zDb, -1, SQLITE_STATIC);
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
-    const char *zType = (const char*)sqlite3_column_text(pStmt, 1);
-    if( pTab->nCol>=nAlloc ){
+    if( p->nCol>=nAlloc ){
       int nNew = nAlloc ? nAlloc*2 : 16;
-      char **azNew = sqlite3_realloc64(pTab->azCol, nNew*sizeof(char*));
-      int *aiNew = azNew ? sqlite3_realloc64(aiPk, nNew*sizeof(int)) : 0;
-      if( azNew ) pTab->azCol = azNew;
-      if( aiNew==0 ){ rc = SQLITE_NOMEM; break; }
-      aiPk = aiNew;
+      char **az1 = sqlite3_realloc64(p->azName, nNew*sizeof(char*));
+      char **az2 = az1 ? sqlite3_realloc64(p->azType, nNew*sizeof(char*)) : 0;
+      int *ai = az2 ? sqlite3_realloc64(p->aiPk, nNew*sizeof(int)) : 0;
+      if( az1 ) p->azName = az1;
+      if( az2 ) p->azType = az2;
+      if( ai==0 ){ rc = SQLITE_NOMEM; break; }
+      p->aiPk = ai;
       nAlloc = nNew;
     }
-    pTab->azCol[pTab->nCol] = sqlite3_mprintf("%s", zName);
-    if( pTab->azCol[pTab->nCol]==0 ){ rc = SQLITE_NOMEM; break; }
-    aiPk[pTab->nCol] = sqlite3_column_int(pStmt, 2);
-    if( aiPk[pTab->nCol]>pTab->nKey ) pTab->nKey = aiPk[pTab->nCol];
-    if( pTab->nCol ) sqlite3_str_appendall(pDecl, ", ");
-    sqlite3_str_appendf(pDecl, "\"%w\"", zName);
-    if( zType && zType[0] ){
-      if( upsertSafeType(zType) ){
-        sqlite3_str_appendf(pDecl, " %s", zType);
-      }else{
-        sqlite3_str_appendf(pDecl, " \"%w\"", zType);
-      }
+    p->azName[p->nCol] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt,0));
+    p->azType[p->nCol] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt,1));
+    p->aiPk[p->nCol] = sqlite3_column_int(pStmt, 2);
+    p->nCol++;
+    if( p->azName[p->nCol-1]==0 || p->azType[p->nCol-1]==0 ){
+      rc = SQLITE_NOMEM;
     }
-    pTab->nCol++;
+    if( p->aiPk[p->nCol-1]>p->nPk ) p->nPk = p->aiPk[p->nCol-1];
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_finalize(pStmt);
@@ -375,19 +523,90 @@ static int upsertColumns(UpsertTab *pTab, sqlite3_str *pDecl, char **pzErr){
   }else{
     sqlite3_finalize(pStmt);
   }
-  if( rc==SQLITE_OK && pTab->nKey==0 ){
-    *pzErr = sqlite3_mprintf(UPSERT_ERR "table '%s' has no PRIMARY KEY",
-                             pTab->zTab);
-    rc = SQLITE_ERROR;
+  return rc;
+}
+
+/*
+** Append "(a, b)", the names of nName columns, to pStr.
+*/
+static void upsertAppendNames(sqlite3_str *pStr, char **az, int n){
+  int i;
+  sqlite3_str_appendchar(pStr, 1, '(');
+  for(i=0; i<n; i++){
+    sqlite3_str_appendf(pStr, "%s%s", i ? ", " : "", az[i]);
   }
+  sqlite3_str_appendchar(pStr, 1, ')');
+}
+
+/*
+** Decide whether azKey (nKey column names of the backing table) is a
+** usable conflict target: the PRIMARY KEY or the columns of a UNIQUE
+** index that is not partial, in any order.  Sets *pbOk.  Also collects
+** the usable keys, for messages, in p->pKeys.
+*/
+static int upsertKeyCheck(
+  UpsertTab *pTab, UpsertSchema *p,
+  char **azKey, int nKey,
+  int *pbOk, char **pzErr
+){
+  int rc = SQLITE_OK;
+  sqlite3_stmt *pList;
+  sqlite3_stmt *pInfo;
+  char **az = 0;
+  int i, j;
+
+  *pbOk = 0;
+  p->pKeys = sqlite3_str_new(pTab->db);
+  az = sqlite3_malloc64(sizeof(char*)*(p->nCol+1));
+  if( az==0 ) return SQLITE_NOMEM;
+  /* The PRIMARY KEY, in key order */
+  for(i=0; i<p->nCol; i++){
+    if( p->aiPk[i] ) az[p->aiPk[i]-1] = p->azName[i];
+  }
+  if( p->nPk ){
+    upsertAppendNames(p->pKeys, az, p->nPk);
+    if( nKey==p->nPk ){
+      for(i=0; i<nKey; i++){
+        j = upsertSchemaCol(p, azKey[i]);
+        if( j<0 || p->aiPk[j]==0 ) break;
+      }
+      if( i==nKey ) *pbOk = 1;
+    }
+  }
+  pList = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
+        "SELECT name FROM pragma_index_list(?1, ?2)"
+        " WHERE \"unique\" AND NOT partial AND origin<>'pk' ORDER BY seq"), 0);
+  pInfo = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
+        "SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno"), 0);
   if( rc==SQLITE_OK ){
-    pTab->aiKey = sqlite3_malloc64(pTab->nKey*sizeof(int));
-    if( pTab->aiKey==0 ) rc = SQLITE_NOMEM;
+    sqlite3_bind_text(pList, 1, pTab->zTab, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pList, 2, pTab->zDb, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pInfo, 2, pTab->zDb, -1, SQLITE_STATIC);
   }
-  for(i=0; rc==SQLITE_OK && i<pTab->nCol; i++){
-    if( aiPk[i] ) pTab->aiKey[aiPk[i]-1] = i;
+  while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
+    int n = 0;
+    int bExpr = 0;
+    int bMatch = 1;
+    sqlite3_bind_value(pInfo, 1, sqlite3_column_value(pList, 0));
+    while( sqlite3_step(pInfo)==SQLITE_ROW ){
+      const char *zName = (const char*)sqlite3_column_text(pInfo, 0);
+      j = zName ? upsertSchemaCol(p, zName) : -1;
+      if( j<0 ){ bExpr = 1; continue; }
+      az[n++] = p->azName[j];
+      for(i=0; i<nKey && sqlite3_stricmp(azKey[i], zName); i++){}
+      if( i==nKey ) bMatch = 0;
+    }
+    rc = sqlite3_reset(pInfo);
+    if( bExpr || n==0 ) continue;
+    sqlite3_str_appendall(p->pKeys, sqlite3_str_length(p->pKeys) ? ", " : "");
+    upsertAppendNames(p->pKeys, az, n);
+    if( bMatch && n==nKey ) *pbOk = 1;
   }
-  sqlite3_free(aiPk);
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pList);
+  if( rc==SQLITE_OK ) rc = sqlite3_str_errcode(p->pKeys);
+  sqlite3_finalize(pList);
+  sqlite3_finalize(pInfo);
+  sqlite3_free(az);
   return rc;
 }
 
@@ -395,26 +614,369 @@ static int upsertColumns(UpsertTab *pTab, sqlite3_str *pDecl, char **pzErr){
 ** Choose how the rowid of the backing table is named in SQL: the first
 ** of rowid, _rowid_ and oid that is no column name, or NULL.
 */
-static void upsertRowidName(UpsertTab *pTab){
+static void upsertRowidName(UpsertTab *pTab, UpsertSchema *p){
   static const char *azName[] = { "rowid", "_rowid_", "oid" };
-  int i, j;
+  int i;
   pTab->zRowid = 0;
   if( !pTab->bRowid ) return;
   for(i=0; i<3; i++){
-    for(j=0; j<pTab->nCol; j++){
-      if( sqlite3_stricmp(pTab->azCol[j], azName[i])==0 ) break;
-    }
-    if( j==pTab->nCol ){ pTab->zRowid = azName[i]; return; }
+    if( upsertSchemaCol(p, azName[i])<0 ){ pTab->zRowid = azName[i]; return; }
   }
 }
 
 /*
-** The xConnect and xCreate methods.  argv[3] names the backing table.
+** The options, in the order of UpsertOpt.az[].
+*/
+static const char *azUpsertOpt[] = {
+  "key", "columns", "update", "keep", "nulls", "where"
+};
+#define UPSERT_OPT_KEY     0
+#define UPSERT_OPT_COLUMNS 1
+#define UPSERT_OPT_UPDATE  2
+#define UPSERT_OPT_KEEP    3
+#define UPSERT_OPT_NULLS   4
+#define UPSERT_OPT_WHERE   5
+#define UPSERT_N_OPT       6
+
+/*
+** Split the arguments "name=value" into az[], one per option of
+** azUpsertOpt[], pointing into argv.  Returns SQLITE_OK or SQLITE_ERROR
+** with *pzErr set.
+*/
+static int upsertOptions(
+  int argc, const char *const*argv,
+  const char **az, int *an,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  int i, j;
+  for(i=0; i<argc && rc==SQLITE_OK; i++){
+    const char *z = argv[i];
+    const char *zName;
+    int n;
+    while( upsertIsSpace(*z) ) z++;
+    zName = z;
+    for(n=0; z[n] && z[n]!='=' && !upsertIsSpace(z[n]); n++){}
+    for(j=0; j<UPSERT_N_OPT; j++){
+      if( (int)strlen(azUpsertOpt[j])==n
+       && sqlite3_strnicmp(z, azUpsertOpt[j], n)==0 ) break;
+    }
+    z += n;
+    while( upsertIsSpace(*z) ) z++;
+    if( *z!='=' ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "unexpected argument '%s'", argv[i]);
+    }else if( j==UPSERT_N_OPT ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "unknown option '%.*s'", n, zName);
+    }else if( az[j] ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "option '%s' given twice",
+                 azUpsertOpt[j]);
+    }else{
+      for(z++; upsertIsSpace(*z); z++){}
+      az[j] = z;
+      an[j] = (int)strlen(z);
+      while( an[j]>0 && upsertIsSpace(z[an[j]-1]) ) an[j]--;
+    }
+  }
+  return rc;
+}
+
+/* Flags of UpsertTab.aFlag[], one per declared column */
+#define UPSERT_F_UPDATE 0x01   /* Overwritten on conflict */
+#define UPSERT_F_KEY    0x02   /* Part of the conflict target */
+
+/*
+** Return the counts of virtual table zSchema.zName, creating them if
+** bCreate and they do not exist yet.  NULL if not found or no memory.
+*/
+static UpsertStats *upsertStatsFind(
+  UpsertModule *pMod,
+  const char *zSchema,
+  const char *zName,
+  int bCreate
+){
+  UpsertStats *p;
+  UpsertStats *pBest = 0;
+  int iBest = 3;
+  for(p=pMod->pStats; p; p=p->pNext){
+    int iRank;
+    if( sqlite3_stricmp(p->zName, zName) ) continue;
+    if( zSchema ){
+      if( sqlite3_stricmp(p->zSchema, zSchema)==0 ) return p;
+      continue;
+    }
+    /* Unqualified: temp, then main, then any other */
+    iRank = sqlite3_stricmp(p->zSchema, "temp")==0 ? 0 :
+            sqlite3_stricmp(p->zSchema, "main")==0 ? 1 : 2;
+    if( iRank<iBest ){ pBest = p; iBest = iRank; }
+  }
+  if( pBest || !bCreate ) return pBest;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return 0;
+  memset(p, 0, sizeof(*p));
+  p->zSchema = sqlite3_mprintf("%s", zSchema);
+  p->zName = sqlite3_mprintf("%s", zName);
+  if( p->zSchema==0 || p->zName==0 ){
+    sqlite3_free(p->zSchema);
+    sqlite3_free(p->zName);
+    sqlite3_free(p);
+    return 0;
+  }
+  p->pNext = pMod->pStats;
+  pMod->pStats = p;
+  return p;
+}
+
+static void upsertStatsFree(UpsertStats *p){
+  sqlite3_free(p->zSchema);
+  sqlite3_free(p->zName);
+  sqlite3_free(p->aSnap);
+  sqlite3_free(p);
+}
+
+/*
+** Resolve the list option zOpt, whose value is the first nVal bytes of
+** zVal, into indexes of columns of p: aiOut[] (room for p->nCol) and *pn.
+** Returns SQLITE_OK or an error code with *pzErr set.
+*/
+static int upsertColumnList(
+  UpsertTab *pTab, UpsertSchema *p,
+  const char *zOpt, const char *zVal, int nVal,
+  int *aiOut, int *pn,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  char *zCopy = sqlite3_mprintf("%.*s", nVal, zVal);
+  char **az = 0;
+  int n = 0;
+  int i, j;
+  *pn = 0;
+  if( zCopy==0 ) return SQLITE_NOMEM;
+  rc = upsertList(zCopy, &az, &n);
+  if( rc==SQLITE_ERROR ){
+    rc = SQLITE_OK;
+    upsertFail(&rc, pzErr, UPSERT_ERR "malformed list in %s=%s", zOpt, zCopy);
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int iCol = upsertSchemaCol(p, az[i]);
+    if( iCol<0 ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "%s=: no column '%s' in table '%s'",
+                 zOpt, az[i], pTab->zTab);
+    }
+    for(j=0; rc==SQLITE_OK && j<*pn; j++){
+      if( aiOut[j]==iCol ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: column '%s' listed twice",
+                   zOpt, az[i]);
+      }
+    }
+    if( rc==SQLITE_OK ) aiOut[(*pn)++] = iCol;
+  }
+  upsertFreeList(az, n);
+  sqlite3_free(zCopy);
+  return rc;
+}
+
+/* Position of schema column iCol among the n entries of ai[], or -1 */
+static int upsertFindInt(const int *ai, int n, int iCol){
+  int i;
+  for(i=0; i<n; i++){
+    if( ai[i]==iCol ) return i;
+  }
+  return -1;
+}
+
+static sqlite3_stmt *upsertWriteStmt(UpsertTab*, int, const unsigned char*,
+                                     int*, char**);
+
+/*
+** Apply the options to pTab, whose backing table's columns are in p:
+** choose the key, the declared columns and what is updated, and append
+** the declared columns to pDecl.  zVtabDb is the schema of the virtual
+** table.  Returns SQLITE_OK or an error code with *pzErr set.
+*/
+static int upsertConfigure(
+  UpsertTab *pTab, UpsertSchema *p,
+  const char **azOpt, const int *anOpt,
+  const char *zVtabDb,
+  sqlite3_str *pDecl,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  int *aiKey, *aiDecl, *aiList;
+  int nKey = 0, nDecl = 0, nList = 0;
+  int i, k;
+
+  aiKey = sqlite3_malloc64(sizeof(int)*3*(p->nCol+1));
+  if( aiKey==0 ) return SQLITE_NOMEM;
+  aiDecl = &aiKey[p->nCol+1];
+  aiList = &aiDecl[p->nCol+1];
+
+  /* key= */
+  if( azOpt[UPSERT_OPT_KEY] ){
+    rc = upsertColumnList(pTab, p, "key", azOpt[UPSERT_OPT_KEY],
+                          anOpt[UPSERT_OPT_KEY], aiKey, &nKey, pzErr);
+    if( rc==SQLITE_OK && nKey==0 ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "key=() names no column");
+    }
+  }else{
+    for(i=0; i<p->nCol; i++){
+      if( p->aiPk[i] ) aiKey[p->aiPk[i]-1] = i;
+    }
+    nKey = p->nPk;
+  }
+  if( rc==SQLITE_OK ){
+    char **az = sqlite3_malloc64(sizeof(char*)*(nKey+1));
+    int bOk = 0;
+    if( az==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      for(i=0; i<nKey; i++) az[i] = p->azName[aiKey[i]];
+      rc = upsertKeyCheck(pTab, p, az, nKey, &bOk, pzErr);
+    }
+    if( rc==SQLITE_OK && !bOk ){
+      const char *zKeys = sqlite3_str_value(p->pKeys);
+      if( nKey==0 && zKeys ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "table '%s' has no PRIMARY KEY:"
+            " choose a key with key=, one of %s", pTab->zTab, zKeys);
+      }else if( nKey==0 ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "table '%s' has no PRIMARY KEY"
+            " and no UNIQUE index to use as key", pTab->zTab);
+      }else{
+        sqlite3_str *pStr = sqlite3_str_new(pTab->db);
+        char *zKey;
+        upsertAppendNames(pStr, az, nKey);
+        zKey = sqlite3_str_finish(pStr);
+        upsertFail(&rc, pzErr, UPSERT_ERR "key %s is not the PRIMARY KEY"
+            " or a UNIQUE index of '%s': usable keys are %s",
+            zKey, pTab->zTab, zKeys ? zKeys : "none");
+        sqlite3_free(zKey);
+      }
+    }
+    sqlite3_free(az);
+  }
+
+  /* columns= */
+  if( rc==SQLITE_OK && azOpt[UPSERT_OPT_COLUMNS] ){
+    rc = upsertColumnList(pTab, p, "columns", azOpt[UPSERT_OPT_COLUMNS],
+                          anOpt[UPSERT_OPT_COLUMNS], aiDecl, &nDecl, pzErr);
+    for(k=0; rc==SQLITE_OK && k<nKey; k++){
+      if( upsertFindInt(aiDecl, nDecl, aiKey[k])<0 ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "columns= leaves out key column"
+            " '%s'", p->azName[aiKey[k]]);
+      }
+    }
+  }else{
+    for(i=0; i<p->nCol; i++) aiDecl[nDecl++] = i;
+  }
+
+  /* The declared columns, and what is updated */
+  if( rc==SQLITE_OK ){
+    pTab->azCol = sqlite3_malloc64(sizeof(char*)*nDecl);
+    pTab->aFlag = sqlite3_malloc64(nDecl);
+    pTab->aiKey = sqlite3_malloc64(sizeof(int)*nKey);
+    if( pTab->azCol==0 || pTab->aFlag==0 || pTab->aiKey==0 ){
+      rc = SQLITE_NOMEM;
+    }
+  }
+  for(i=0; rc==SQLITE_OK && i<nDecl; i++){
+    const char *zName = p->azName[aiDecl[i]];
+    const char *zType = p->azType[aiDecl[i]];
+    int bKey = upsertFindInt(aiKey, nKey, aiDecl[i])>=0;
+    pTab->azCol[i] = sqlite3_mprintf("%s", zName);
+    if( pTab->azCol[i]==0 ){ rc = SQLITE_NOMEM; break; }
+    pTab->nCol++;
+    pTab->aFlag[i] = bKey ? UPSERT_F_KEY : UPSERT_F_UPDATE;
+    sqlite3_str_appendf(pDecl, "%s\"%w\"", i ? ", " : "", zName);
+    if( zType[0] ){
+      sqlite3_str_appendf(pDecl, upsertSafeType(zType) ? " %s" : " \"%w\"",
+                          zType);
+    }
+  }
+  for(k=0; rc==SQLITE_OK && k<nKey; k++){
+    pTab->aiKey[k] = upsertFindInt(aiDecl, nDecl, aiKey[k]);
+  }
+  pTab->nKey = nKey;
+
+  /* update= and keep= */
+  if( rc==SQLITE_OK && azOpt[UPSERT_OPT_UPDATE] && azOpt[UPSERT_OPT_KEEP] ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "keep= and update= cannot be used"
+        " together");
+  }
+  for(k=UPSERT_OPT_UPDATE; rc==SQLITE_OK && k<=UPSERT_OPT_KEEP; k++){
+    if( azOpt[k]==0 ) continue;
+    rc = upsertColumnList(pTab, p, azUpsertOpt[k], azOpt[k], anOpt[k],
+                          aiList, &nList, pzErr);
+    if( k==UPSERT_OPT_UPDATE ){
+      for(i=0; i<nDecl; i++) pTab->aFlag[i] &= ~UPSERT_F_UPDATE;
+    }
+    for(i=0; rc==SQLITE_OK && i<nList; i++){
+      int iDecl = upsertFindInt(aiDecl, nDecl, aiList[i]);
+      const char *zName = p->azName[aiList[i]];
+      if( iDecl<0 ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: column '%s' is not declared"
+            " (see columns=)", azUpsertOpt[k], zName);
+      }else if( pTab->aFlag[iDecl] & UPSERT_F_KEY ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: '%s' is a key column",
+            azUpsertOpt[k], zName);
+      }else if( k==UPSERT_OPT_UPDATE ){
+        pTab->aFlag[iDecl] |= UPSERT_F_UPDATE;
+      }else{
+        pTab->aFlag[iDecl] &= ~UPSERT_F_UPDATE;
+      }
+    }
+  }
+
+  /* nulls= */
+  if( rc==SQLITE_OK && azOpt[UPSERT_OPT_NULLS] ){
+    const char *z = azOpt[UPSERT_OPT_NULLS];
+    int n = anOpt[UPSERT_OPT_NULLS];
+    if( n==4 && sqlite3_strnicmp(z, "keep", 4)==0 ){
+      pTab->bNullsKeep = 1;
+      pTab->aNull = sqlite3_malloc64(nDecl);
+      if( pTab->aNull==0 ) rc = SQLITE_NOMEM;
+    }else if( n!=9 || sqlite3_strnicmp(z, "overwrite", 9)!=0 ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "nulls= must be keep or overwrite,"
+          " not '%.*s'", n, z);
+    }
+  }
+
+  /* where= carries SQL: see the comment above upsertInit() */
+  if( rc==SQLITE_OK && azOpt[UPSERT_OPT_WHERE] ){
+    if( sqlite3_stricmp(zVtabDb, "temp")!=0 ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "where= is allowed on TEMP tables"
+          " only: it carries SQL, which a database file must never carry"
+          " into a connection that opens it");
+    }else{
+      for(i=0; i<nDecl && !(pTab->aFlag[i] & UPSERT_F_UPDATE); i++){}
+      if( i==nDecl ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "where= has no effect when no"
+            " column is updated");
+      }else{
+        pTab->zWhere = sqlite3_mprintf("%.*s", anOpt[UPSERT_OPT_WHERE],
+                                       azOpt[UPSERT_OPT_WHERE]);
+        if( pTab->zWhere==0 ) rc = SQLITE_NOMEM;
+      }
+    }
+    if( rc==SQLITE_OK ){
+      /* Compile the statement now, so that a bad expression fails here */
+      sqlite3_stmt *pStmt = upsertWriteStmt(pTab, UPSERT_W_UPSERT, 0,
+                                            &rc, pzErr);
+      sqlite3_finalize(pStmt);
+    }
+  }
+  sqlite3_free(aiKey);
+  return rc;
+}
+
+/*
+** The xConnect and xCreate methods.  argv[1] is the schema of the virtual
+** table, argv[3] names the backing table, argv[4..] are options.
 **
 ** xCreate fails when the backing table cannot be used.  xConnect does
 ** not: it declares a placeholder column and remembers why, so that a
 ** persistent virtual table whose backing table is gone can still be
-** dropped.  INSERT and SELECT on it then fail with that reason.
+** dropped.  INSERT and SELECT on it then fail with that reason.  So does
+** a persistent table whose schema holds where=: SQL that came with a
+** database file is never run.
 */
 static int upsertInit(
   sqlite3 *db,
@@ -425,39 +987,49 @@ static int upsertInit(
   int bCreate
 ){
   UpsertTab *pTab;
+  UpsertSchema s;
+  const char *azOpt[UPSERT_N_OPT];
+  int anOpt[UPSERT_N_OPT];
   sqlite3_str *pDecl = 0;
   char *zDecl = 0;
   int rc = SQLITE_OK;
 
   *ppVtab = 0;
+  memset(&s, 0, sizeof(s));
+  memset(azOpt, 0, sizeof(azOpt));
+  memset(anOpt, 0, sizeof(anOpt));
   if( argc<4 ){
     *pzErr = sqlite3_mprintf(UPSERT_ERR "no table given: use %s(TABLE)",
                              argv[0]);
     return SQLITE_ERROR;
   }
-  if( argc>4 ){
-    *pzErr = sqlite3_mprintf(UPSERT_ERR "unexpected argument '%s'", argv[4]);
-    return SQLITE_ERROR;
-  }
+  rc = upsertOptions(argc-4, argv+4, azOpt, anOpt, pzErr);
+  if( rc ) return rc;
   pTab = sqlite3_malloc64(sizeof(*pTab));
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
   pTab->db = db;
+  pTab->pMod = (UpsertModule*)pAux;
   sqlite3_snprintf(sizeof(pTab->zPtr), pTab->zPtr, "vtab:%p", &pTab->base);
 
   pDecl = sqlite3_str_new(db);
   sqlite3_str_appendall(pDecl, "CREATE TABLE x(");
   rc = upsertResolve(pTab, argv[3], pzErr);
-  if( rc==SQLITE_OK ) rc = upsertColumns(pTab, pDecl, pzErr);
+  if( rc==SQLITE_OK ) rc = upsertSchemaRead(pTab, &s, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = upsertConfigure(pTab, &s, azOpt, anOpt, argv[1], pDecl, pzErr);
+  }
+  if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
+  upsertSchemaFree(&s);
   sqlite3_str_appendall(pDecl, ")");
   zDecl = sqlite3_str_finish(pDecl);
   if( zDecl==0 && rc==SQLITE_OK ) rc = SQLITE_NOMEM;
   if( rc==SQLITE_ERROR && !bCreate ){
     /* See the comment above this function */
-    int i;
     pTab->zMissing = *pzErr;
     *pzErr = 0;
-    for(i=0; i<pTab->nCol; i++) sqlite3_free(pTab->azCol[i]);
+    upsertFreeList(pTab->azCol, pTab->nCol);
+    pTab->azCol = 0;
     pTab->nCol = 0;
     pTab->nKey = 0;
     sqlite3_free(zDecl);
@@ -472,6 +1044,10 @@ static int upsertInit(
   }
   sqlite3_free(zDecl);
   if( rc==SQLITE_OK ){
+    pTab->pStats = upsertStatsFind(pTab->pMod, argv[1], argv[2], 1);
+    if( pTab->pStats==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
     /* The backing table's own constraint handling decides what an
     ** OR FAIL, OR IGNORE or OR ROLLBACK statement does with a row that
     ** breaks a constraint, as it would for a native statement.
@@ -483,12 +1059,11 @@ static int upsertInit(
     ** it is not innocuous, because it writes, so a schema from an
     ** untrusted file cannot use it with trusted_schema=OFF. */
     sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
-    upsertRowidName(pTab);
-    pTab->pMod = (UpsertModule*)pAux;
     pTab->pNext = pTab->pMod->pList;
     pTab->pMod->pList = pTab;
     *ppVtab = &pTab->base;
   }else{
+    pTab->pMod = 0;
     upsertFree(pTab);
   }
   return rc;
@@ -511,11 +1086,27 @@ static int upsertConnect(
 }
 
 /*
-** xDisconnect and xDestroy.  The backing table is never touched.
+** xDisconnect.  The backing table is never touched.
 */
 static int upsertDisconnect(sqlite3_vtab *pVtab){
   upsertFree((UpsertTab*)pVtab);
   return SQLITE_OK;
+}
+
+/*
+** xDestroy: as xDisconnect, and the counts of the table go too.
+*/
+static int upsertDestroy(sqlite3_vtab *pVtab){
+  UpsertTab *pTab = (UpsertTab*)pVtab;
+  UpsertStats **pp;
+  for(pp=&pTab->pMod->pStats; *pp; pp=&(*pp)->pNext){
+    if( *pp==pTab->pStats ){
+      *pp = pTab->pStats->pNext;
+      upsertStatsFree(pTab->pStats);
+      break;
+    }
+  }
+  return upsertDisconnect(pVtab);
 }
 
 /*
@@ -712,29 +1303,46 @@ static int upsertRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid){
 }
 
 /*
-** Build and prepare the inner write statement of kind eKind
-** (UPSERT_W_*).  Returns it, or NULL with an error code in *pRc.
+** Build and prepare an inner write statement of kind eKind (UPSERT_W_*).
+** aNull, if not NULL, marks the declared columns whose argument is NULL
+** under nulls=keep: those are left out of the INSERT, so that a new row
+** takes their DEFAULT, and out of the update, so that an existing row
+** keeps them.  Parameter ?N is declared column N-1 in every statement,
+** and parameter nCol+1, where used, is a pointer to pTab for
+** upsert_into_count().  Returns the statement, or NULL with *pRc set.
 */
-static sqlite3_stmt *upsertWriteStmt(UpsertTab *pTab, int eKind, int *pRc){
+static sqlite3_stmt *upsertWriteStmt(
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull,
+  int *pRc,
+  char **pzErr
+){
   static const char *azVerb[] = {
     "INSERT", "INSERT OR IGNORE", "INSERT OR REPLACE"
   };
   sqlite3_str *p = sqlite3_str_new(pTab->db);
+  sqlite3_stmt *pStmt;
+  const char *zSep = "";
   int i, k;
-  const char *zSep;
 
   sqlite3_str_appendf(p, "%s INTO \"%w\".\"%w\"(",
                       azVerb[eKind], pTab->zDb, pTab->zTab);
   for(i=0; i<pTab->nCol; i++){
-    sqlite3_str_appendf(p, "%s\"%w\"", i ? "," : "", pTab->azCol[i]);
+    if( aNull && aNull[i] ) continue;
+    sqlite3_str_appendf(p, "%s\"%w\"", zSep, pTab->azCol[i]);
+    zSep = ",";
   }
   /* The SELECT form, not VALUES: it makes the inner statement open a
   ** statement journal, so that when the outer statement fails the rows
   ** it already wrote are rolled back with it, even when the virtual
   ** table lives in another schema than the backing table. */
   sqlite3_str_appendall(p, ") SELECT ");
+  zSep = "";
   for(i=0; i<pTab->nCol; i++){
-    sqlite3_str_appendf(p, "%s?%d", i ? "," : "", i+1);
+    if( aNull && aNull[i] ) continue;
+    sqlite3_str_appendf(p, "%s?%d", zSep, i+1);
+    zSep = ",";
   }
   sqlite3_str_appendall(p, " WHERE true");
   if( eKind==UPSERT_W_UPSERT ){
@@ -746,16 +1354,101 @@ static sqlite3_stmt *upsertWriteStmt(UpsertTab *pTab, int eKind, int *pRc){
     sqlite3_str_appendall(p, ") DO ");
     zSep = "UPDATE SET ";
     for(i=0; i<pTab->nCol; i++){
-      for(k=0; k<pTab->nKey && pTab->aiKey[k]!=i; k++){}
-      if( k<pTab->nKey ) continue;
+      if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
+        continue;
+      }
       sqlite3_str_appendf(p, "%s\"%w\"=excluded.\"%w\"",
                           zSep, pTab->azCol[i], pTab->azCol[i]);
       zSep = ",";
     }
-    if( zSep[0]=='U' ) sqlite3_str_appendall(p, "NOTHING");
+    if( zSep[0]=='U' ){
+      sqlite3_str_appendall(p, "NOTHING");
+    }else{
+      /* upsert_into_count() runs only for rows that are updated */
+      sqlite3_str_appendall(p, " WHERE ");
+      if( pTab->zWhere ) sqlite3_str_appendf(p, "(%s) AND ", pTab->zWhere);
+      sqlite3_str_appendf(p, "upsert_into_count(?%d)", pTab->nCol+1);
+    }
   }
-  return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
-                       sqlite3_str_finish(p), SQLITE_PREPARE_PERSISTENT);
+  pStmt = upsertPrepare(pRc, pTab->db, pzErr, sqlite3_str_finish(p),
+                        SQLITE_PREPARE_PERSISTENT);
+  if( *pRc==SQLITE_ERROR && pTab->zWhere && *pzErr ){
+    char *zMsg = sqlite3_mprintf(UPSERT_ERR "where=%s: %s", pTab->zWhere,
+                                 *pzErr + sizeof(UPSERT_ERR)-1);
+    sqlite3_free(*pzErr);
+    *pzErr = zMsg;
+  }
+  if( pStmt && sqlite3_column_count(pStmt)!=0 ){
+    /* where= smuggled in a RETURNING clause */
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+    upsertFail(pRc, pzErr, UPSERT_ERR "where= is not one expression");
+  }
+  if( pStmt && sqlite3_bind_parameter_count(pStmt)>pTab->nCol ){
+    sqlite3_bind_pointer(pStmt, pTab->nCol+1, pTab, "upsert_into", 0);
+  }
+  return pStmt;
+}
+
+/*
+** Return the cached write statement of kind eKind for the NULL pattern
+** aNull (NULL without nulls=keep), preparing it if it is not cached.
+** Returns NULL with *pRc set on error.
+*/
+static sqlite3_stmt *upsertWriteFind(
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull,
+  int *pRc
+){
+  UpsertWrite *pW;
+  int i;
+  for(i=0; i<pTab->nWrite; i++){
+    pW = &pTab->aWrite[i];
+    if( pW->eKind==eKind
+     && (aNull==0 || memcmp(pW->aNull, aNull, pTab->nCol)==0) ){
+      return pW->pStmt;
+    }
+  }
+  if( pTab->nWrite<UPSERT_N_WRITE ){
+    pW = &pTab->aWrite[pTab->nWrite];
+  }else{
+    pW = &pTab->aWrite[pTab->iEvict];
+    pTab->iEvict = (pTab->iEvict+1) % UPSERT_N_WRITE;
+    sqlite3_finalize(pW->pStmt);
+    sqlite3_free(pW->aNull);
+    memset(pW, 0, sizeof(*pW));
+  }
+  if( aNull ){
+    pW->aNull = sqlite3_malloc64(pTab->nCol);
+    if( pW->aNull==0 ){ *pRc = SQLITE_NOMEM; return 0; }
+    memcpy(pW->aNull, aNull, pTab->nCol);
+  }
+  pW->eKind = eKind;
+  pW->pStmt = upsertWriteStmt(pTab, eKind, aNull, pRc, &pTab->base.zErrMsg);
+  if( pW->pStmt==0 ){
+    sqlite3_free(pW->aNull);
+    pW->aNull = 0;
+    return 0;
+  }
+  if( pTab->nWrite<UPSERT_N_WRITE ) pTab->nWrite++;
+  return pW->pStmt;
+}
+
+/*
+** upsert_into_count(P): P is the pointer to an UpsertTab bound to the
+** inner statement.  Marks the row being written as updated and returns
+** true.  Any other argument returns true and does nothing.
+*/
+static void upsertCountFunc(
+  sqlite3_context *ctx,
+  int argc,
+  sqlite3_value **argv
+){
+  UpsertTab *pTab = sqlite3_value_pointer(argv[0], "upsert_into");
+  (void)argc;
+  if( pTab ) pTab->bUpdated = 1;
+  sqlite3_result_int(ctx, 1);
 }
 
 /*
@@ -881,7 +1574,8 @@ static void upsertBind(sqlite3_stmt *pStmt, int i, sqlite3_value *pVal){
 
 /*
 ** xUpdate.  Only INSERT is allowed: each row is written to the backing
-** table by an inner statement before this returns.
+** table by an inner statement before this returns, and counted as
+** inserted, updated or skipped.
 **
 ** Runaway guard: a multi-row statement that reads the backing table
 ** could read its own writes and never end.  Rows of one statement are
@@ -899,6 +1593,7 @@ static int upsertUpdate(
   UpsertTab *pTab = (UpsertTab*)pVtab;
   sqlite3 *db = pTab->db;
   sqlite3_stmt *pStmt;
+  const unsigned char *aNull = 0;
   int eKind;
   int rc = SQLITE_OK;
   int i;
@@ -937,36 +1632,109 @@ static int upsertUpdate(
     case SQLITE_REPLACE: eKind = UPSERT_W_REPLACE; break;
     default:             eKind = UPSERT_W_UPSERT;  break;
   }
-  pStmt = pTab->apWrite[eKind];
-  if( pStmt==0 ){
-    pStmt = pTab->apWrite[eKind] = upsertWriteStmt(pTab, eKind, &rc);
-    if( rc ) return rc;
+  if( pTab->bNullsKeep ){
+    for(i=0; i<pTab->nCol; i++){
+      pTab->aNull[i] = (pTab->aFlag[i] & UPSERT_F_KEY)==0
+                    && sqlite3_value_type(argv[i+2])==SQLITE_NULL;
+    }
+    aNull = pTab->aNull;
   }
+  pStmt = upsertWriteFind(pTab, eKind, aNull, &rc);
+  if( pStmt==0 ) return rc;
   for(i=0; i<pTab->nCol; i++){
     upsertBind(pStmt, i+1, argv[i+2]);
   }
   pTab->bInner = 1;
+  pTab->bUpdated = 0;
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   pTab->bInner = 0;
   if( rc!=SQLITE_OK ) return upsertStmtError(pTab, rc);
+  if( sqlite3_changes64(db)==0 ){
+    pTab->pStats->a[UPSERT_N_SKIPPED]++;
+  }else if( pTab->bUpdated ){
+    pTab->pStats->a[UPSERT_N_UPDATED]++;
+  }else{
+    pTab->pStats->a[UPSERT_N_INSERTED]++;
+  }
   *pRowid = sqlite3_last_insert_rowid(db);
   pTab->nMark = sqlite3_total_changes64(db);
   return SQLITE_OK;
 }
 
 /*
-** Transaction and savepoint boundaries end the current statement's run
-** of rows, except those of the inner statement itself.
+** Transaction and savepoint boundaries.  Each ends the current
+** statement's run of rows, and keeps the counts in step with what is
+** committed and rolled back.  Those of the inner statement itself are
+** ignored: its rows are counted only once it has succeeded.
 */
-static int upsertBoundary(sqlite3_vtab *pVtab){
+static void upsertSnapClear(UpsertStats *p, int iFrom){
+  int i;
+  for(i=iFrom; i<p->nSnap; i++) p->aSnap[i].bValid = 0;
+}
+static int upsertBegin(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
-  if( !pTab->bInner ) pTab->nRun = 0;
+  pTab->nRun = 0;
+  memcpy(pTab->pStats->aTxn, pTab->pStats->a, sizeof(pTab->pStats->a));
+  upsertSnapClear(pTab->pStats, 0);
+  return SQLITE_OK;
+}
+static int upsertSync(sqlite3_vtab *pVtab){
+  ((UpsertTab*)pVtab)->nRun = 0;
+  return SQLITE_OK;
+}
+static int upsertCommit(sqlite3_vtab *pVtab){
+  UpsertTab *pTab = (UpsertTab*)pVtab;
+  pTab->nRun = 0;
+  upsertSnapClear(pTab->pStats, 0);
+  return SQLITE_OK;
+}
+static int upsertRollback(sqlite3_vtab *pVtab){
+  UpsertTab *pTab = (UpsertTab*)pVtab;
+  pTab->nRun = 0;
+  memcpy(pTab->pStats->a, pTab->pStats->aTxn, sizeof(pTab->pStats->a));
+  upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
 }
 static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
-  (void)iSavepoint;
-  return upsertBoundary(pVtab);
+  UpsertTab *pTab = (UpsertTab*)pVtab;
+  UpsertStats *p = pTab->pStats;
+  if( pTab->bInner ) return SQLITE_OK;
+  pTab->nRun = 0;
+  if( iSavepoint>=p->nSnap ){
+    int nNew = iSavepoint+8;
+    struct UpsertSnap *aNew;
+    aNew = sqlite3_realloc64(p->aSnap, nNew*sizeof(p->aSnap[0]));
+    if( aNew==0 ) return SQLITE_NOMEM;
+    memset(&aNew[p->nSnap], 0, (nNew-p->nSnap)*sizeof(p->aSnap[0]));
+    p->aSnap = aNew;
+    p->nSnap = nNew;
+  }
+  upsertSnapClear(p, iSavepoint);
+  p->aSnap[iSavepoint].bValid = 1;
+  memcpy(p->aSnap[iSavepoint].a, p->a, sizeof(p->a));
+  return SQLITE_OK;
+}
+static int upsertRelease(sqlite3_vtab *pVtab, int iSavepoint){
+  UpsertTab *pTab = (UpsertTab*)pVtab;
+  if( pTab->bInner ) return SQLITE_OK;
+  pTab->nRun = 0;
+  upsertSnapClear(pTab->pStats, iSavepoint);
+  return SQLITE_OK;
+}
+static int upsertRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
+  UpsertTab *pTab = (UpsertTab*)pVtab;
+  UpsertStats *p = pTab->pStats;
+  if( pTab->bInner ) return SQLITE_OK;
+  pTab->nRun = 0;
+  if( iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
+    memcpy(p->a, p->aSnap[iSavepoint].a, sizeof(p->a));
+  }else{
+    /* The table joined the transaction after that savepoint opened */
+    memcpy(p->a, p->aTxn, sizeof(p->a));
+  }
+  upsertSnapClear(p, iSavepoint+1);
+  return SQLITE_OK;
 }
 
 static sqlite3_module upsertModule = {
@@ -975,7 +1743,7 @@ static sqlite3_module upsertModule = {
   /* xConnect    */ upsertConnect,
   /* xBestIndex  */ upsertBestIndex,
   /* xDisconnect */ upsertDisconnect,
-  /* xDestroy    */ upsertDisconnect,
+  /* xDestroy    */ upsertDestroy,
   /* xOpen       */ upsertOpen,
   /* xClose      */ upsertClose,
   /* xFilter     */ upsertFilter,
@@ -984,23 +1752,114 @@ static sqlite3_module upsertModule = {
   /* xColumn     */ upsertColumn,
   /* xRowid      */ upsertRowid,
   /* xUpdate     */ upsertUpdate,
-  /* xBegin      */ upsertBoundary,
-  /* xSync       */ upsertBoundary,
-  /* xCommit     */ upsertBoundary,
-  /* xRollback   */ upsertBoundary,
+  /* xBegin      */ upsertBegin,
+  /* xSync       */ upsertSync,
+  /* xCommit     */ upsertCommit,
+  /* xRollback   */ upsertRollback,
   /* xFindFunction */ 0,
   /* xRename     */ 0,
   /* xSavepoint  */ upsertSavepoint,
-  /* xRelease    */ upsertSavepoint,
-  /* xRollbackTo */ upsertSavepoint,
+  /* xRelease    */ upsertRelease,
+  /* xRollbackTo */ upsertRollbackTo,
   /* xShadowName */ 0
 };
+
+/*
+** upsert_into_stats(NAME [, 'reset']): the counts of upsert_into table
+** NAME ("name" or "schema.name") on this connection, as JSON text
+** {"inserted":N,"updated":M,"skipped":K}.  With 'reset', returns them
+** and then sets them to zero.
+*/
+static void upsertStatsFunc(
+  sqlite3_context *ctx,
+  int argc,
+  sqlite3_value **argv
+){
+  UpsertModule *pMod = (UpsertModule*)sqlite3_user_data(ctx);
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *zArg = (const char*)sqlite3_value_text(argv[0]);
+  const char *z = zArg;
+  char *zA = 0, *zB = 0;
+  UpsertStats *p = 0;
+  int rc = SQLITE_OK;
+  int bReset = 0;
+
+  if( argc==2 ){
+    const char *zAct = (const char*)sqlite3_value_text(argv[1]);
+    if( zAct==0 || sqlite3_stricmp(zAct, "reset")!=0 ){
+      char *zMsg = sqlite3_mprintf(UPSERT_ERR "unknown action '%s':"
+          " the only one is 'reset'", zAct ? zAct : "NULL");
+      sqlite3_result_error(ctx, zMsg, -1);
+      sqlite3_free(zMsg);
+      return;
+    }
+    bReset = 1;
+  }
+  if( z ){
+    zA = upsertIdent(&rc, &z, ".");
+    if( rc==SQLITE_OK && *z=='.' ){ z++; zB = upsertIdent(&rc, &z, "."); }
+    if( rc==SQLITE_OK && *z ) rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK && zA ){
+    const char *zSchema = zB ? zA : 0;
+    const char *zName = zB ? zB : zA;
+    p = upsertStatsFind(pMod, zSchema, zName, 0);
+    if( p==0 ){
+      /* A persistent table not used yet on this connection: connect it */
+      sqlite3_stmt *pStmt = 0;
+      char *zSql = zSchema ?
+        sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\"", zSchema, zName) :
+        sqlite3_mprintf("SELECT 1 FROM \"%w\"", zName);
+      if( zSql ) sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+      sqlite3_finalize(pStmt);
+      sqlite3_free(zSql);
+      p = upsertStatsFind(pMod, zSchema, zName, 0);
+    }
+  }
+  if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else if( p==0 ){
+    char *zMsg = sqlite3_mprintf(UPSERT_ERR "no upsert_into table '%s'",
+                                 zArg ? zArg : "NULL");
+    sqlite3_result_error(ctx, zMsg, -1);
+    sqlite3_free(zMsg);
+  }else{
+    sqlite3_result_text(ctx, sqlite3_mprintf(
+          "{\"inserted\":%lld,\"updated\":%lld,\"skipped\":%lld}",
+          p->a[UPSERT_N_INSERTED], p->a[UPSERT_N_UPDATED],
+          p->a[UPSERT_N_SKIPPED]), -1, sqlite3_free);
+    if( bReset ){
+      memset(p->a, 0, sizeof(p->a));
+      memset(p->aTxn, 0, sizeof(p->aTxn));
+      memset(p->aSnap, 0, p->nSnap*sizeof(p->aSnap[0]));
+    }
+  }
+  sqlite3_free(zA);
+  sqlite3_free(zB);
+}
+
+/*
+** Free the module data once both the module and upsert_into_stats()
+** are done with it.
+*/
+static void upsertModuleUnref(void *pArg){
+  UpsertModule *pMod = (UpsertModule*)pArg;
+  if( --pMod->nRef==0 ){
+    while( pMod->pStats ){
+      UpsertStats *p = pMod->pStats;
+      pMod->pStats = p->pNext;
+      upsertStatsFree(p);
+    }
+    sqlite3_free(pMod);
+  }
+}
 
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
 /*
-** The entry point.  Registers the module "upsert_into" on db.
+** The entry point.  Registers the module "upsert_into" and the functions
+** upsert_into_stats() and upsert_into_count() on db.
 */
 int sqlite3_upsert_init(
   sqlite3 *db,
@@ -1008,6 +1867,8 @@ int sqlite3_upsert_init(
   const sqlite3_api_routines *pApi
 ){
   UpsertModule *pMod;
+  sqlite3_stmt *pStmt = 0;
+  int rc;
   SQLITE_EXTENSION_INIT2(pApi);
   if( sqlite3_libversion_number()<UPSERT_MIN_VERSION ){
     if( pzErrMsg ){
@@ -1018,9 +1879,39 @@ int sqlite3_upsert_init(
     }
     return SQLITE_ERROR;
   }
+  /* Loaded already on this connection: keep that registration, whose
+  ** list of tables the runaway guard and the counts rely on.  (Replacing
+  ** a function would also fail while a statement runs, as it does when
+  ** the extension is loaded by SELECT load_extension(...).) */
+  rc = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_module_list"
+                              " WHERE name='upsert_into'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    int bLoaded = sqlite3_step(pStmt)==SQLITE_ROW;
+    rc = sqlite3_finalize(pStmt);
+    if( rc==SQLITE_OK && bLoaded ) return SQLITE_OK;
+  }
+  if( rc!=SQLITE_OK ) return rc;
   pMod = sqlite3_malloc64(sizeof(*pMod));
   if( pMod==0 ) return SQLITE_NOMEM;
   memset(pMod, 0, sizeof(*pMod));
-  return sqlite3_create_module_v2(db, "upsert_into", &upsertModule, pMod,
-                                  sqlite3_free);
+  pMod->nRef = 2;
+  rc = sqlite3_create_module_v2(db, "upsert_into", &upsertModule, pMod,
+                                upsertModuleUnref);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "upsert_into_stats", 1,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, pMod, upsertStatsFunc, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "upsert_into_stats", 2,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, pMod, upsertStatsFunc, 0, 0,
+        upsertModuleUnref);
+  }else{
+    upsertModuleUnref(pMod);
+  }
+  if( rc==SQLITE_OK ){
+    /* Used by the inner statements only; harmless anywhere else */
+    rc = sqlite3_create_function_v2(db, "upsert_into_count", 1,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, 0, upsertCountFunc, 0, 0, 0);
+  }
+  return rc;
 }

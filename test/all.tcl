@@ -23,6 +23,7 @@ foreach f $files {
   lappend failList {*}[$i eval {set ::failList}]
   interp delete $i
 }
+file delete -force [file join [file dirname $testdir] dist testdir [pid]]
 puts "$nPass passed, $nFail failed"
 foreach n $failList { puts "  $n" }
 exit [expr {$nFail ? 1 : 0}]

@@ -22,7 +22,8 @@ if {![info exists ::nPass]} { set ::nPass 0; set ::nFail 0; set ::failList {} }
 set ::testprefix ""
 
 # The scratch directory for database files.
-set ::scratch [file join $::topdir dist testdir]
+# One per process, so that runs side by side do not share files.
+set ::scratch [file join $::topdir dist testdir [pid]]
 file mkdir $::scratch
 
 proc testfile {name} { file join $::scratch $name }
