@@ -152,6 +152,8 @@ struct UpsertTab {
   int nCol;                  /* Number of declared columns */
   char **azCol;              /* Names of the declared columns */
   unsigned char *aFlag;      /* UPSERT_F_* flags of each declared column */
+  int nNeed;                 /* Undeclared NOT NULL columns without DEFAULT */
+  char **azNeed;             /* Their names */
   int nKey;                  /* Number of key columns */
   int *aiKey;                /* Declared-column index of each key column */
   const char *zRowid;        /* How to name the rowid in SQL, or NULL */
@@ -364,6 +366,7 @@ static void upsertFree(UpsertTab *pTab){
   upsertClearWrites(pTab);
   for(i=0; i<2; i++) sqlite3_finalize(pTab->apScan[i]);
   upsertFreeList(pTab->azCol, pTab->nCol);
+  upsertFreeList(pTab->azNeed, pTab->nNeed);
   sqlite3_free(pTab->aFlag);
   sqlite3_free(pTab->aNull);
   sqlite3_free(pTab->aiKey);
@@ -459,6 +462,7 @@ struct UpsertSchema {
   char **azName;             /* Their names */
   char **azType;             /* Their declared types */
   int *aiPk;                 /* Position in the PRIMARY KEY, or 0 */
+  unsigned char *aNeed;      /* True if NOT NULL without a DEFAULT */
   int nPk;                   /* Number of PRIMARY KEY columns */
   sqlite3_str *pKeys;        /* Usable keys, "(a), (b, c)", for messages */
 };
@@ -467,6 +471,7 @@ static void upsertSchemaFree(UpsertSchema *p){
   upsertFreeList(p->azName, p->nCol);
   upsertFreeList(p->azType, p->nCol);
   sqlite3_free(p->aiPk);
+  sqlite3_free(p->aNeed);
   sqlite3_free(sqlite3_str_finish(p->pKeys));
 }
 
@@ -488,7 +493,8 @@ static int upsertSchemaRead(UpsertTab *pTab, UpsertSchema *p, char **pzErr){
   int nAlloc = 0;
   sqlite3_stmt *pStmt;
   pStmt = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-        "SELECT name, type, pk FROM pragma_table_xinfo(?1, ?2)"
+        "SELECT name, type, pk, \"notnull\" AND dflt_value IS NULL"
+        "  FROM pragma_table_xinfo(?1, ?2)"
         " WHERE hidden=0 ORDER BY cid"), 0);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, pTab->zTab, -1, SQLITE_STATIC);
@@ -500,15 +506,18 @@ static int upsertSchemaRead(UpsertTab *pTab, UpsertSchema *p, char **pzErr){
       char **az1 = sqlite3_realloc64(p->azName, nNew*sizeof(char*));
       char **az2 = az1 ? sqlite3_realloc64(p->azType, nNew*sizeof(char*)) : 0;
       int *ai = az2 ? sqlite3_realloc64(p->aiPk, nNew*sizeof(int)) : 0;
+      unsigned char *a = ai ? sqlite3_realloc64(p->aNeed, nNew) : 0;
       if( az1 ) p->azName = az1;
       if( az2 ) p->azType = az2;
-      if( ai==0 ){ rc = SQLITE_NOMEM; break; }
-      p->aiPk = ai;
+      if( ai ) p->aiPk = ai;
+      if( a==0 ){ rc = SQLITE_NOMEM; break; }
+      p->aNeed = a;
       nAlloc = nNew;
     }
     p->azName[p->nCol] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt,0));
     p->azType[p->nCol] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt,1));
     p->aiPk[p->nCol] = sqlite3_column_int(pStmt, 2);
+    p->aNeed[p->nCol] = (unsigned char)sqlite3_column_int(pStmt, 3);
     p->nCol++;
     if( p->azName[p->nCol-1]==0 || p->azType[p->nCol-1]==0 ){
       rc = SQLITE_NOMEM;
@@ -683,6 +692,7 @@ static int upsertOptions(
 /* Flags of UpsertTab.aFlag[], one per declared column */
 #define UPSERT_F_UPDATE 0x01   /* Overwritten on conflict */
 #define UPSERT_F_KEY    0x02   /* Part of the conflict target */
+#define UPSERT_F_NEED   0x04   /* NOT NULL and no DEFAULT */
 
 /*
 ** Return the counts of virtual table zSchema.zName, creating them if
@@ -885,6 +895,7 @@ static int upsertConfigure(
     if( pTab->azCol[i]==0 ){ rc = SQLITE_NOMEM; break; }
     pTab->nCol++;
     pTab->aFlag[i] = bKey ? UPSERT_F_KEY : UPSERT_F_UPDATE;
+    if( p->aNeed[aiDecl[i]] ) pTab->aFlag[i] |= UPSERT_F_NEED;
     sqlite3_str_appendf(pDecl, "%s\"%w\"", i ? ", " : "", zName);
     if( zType[0] ){
       sqlite3_str_appendf(pDecl, upsertSafeType(zType) ? " %s" : " \"%w\"",
@@ -893,6 +904,18 @@ static int upsertConfigure(
   }
   for(k=0; rc==SQLITE_OK && k<nKey; k++){
     pTab->aiKey[k] = upsertFindInt(aiDecl, nDecl, aiKey[k]);
+  }
+  /* Undeclared columns that are NOT NULL without a DEFAULT */
+  for(i=0; rc==SQLITE_OK && i<p->nCol; i++){
+    if( p->aNeed[i] && upsertFindInt(aiDecl, nDecl, i)<0 ){
+      char **azNew = sqlite3_realloc64(pTab->azNeed,
+                                       sizeof(char*)*(pTab->nNeed+1));
+      if( azNew==0 ){ rc = SQLITE_NOMEM; break; }
+      pTab->azNeed = azNew;
+      azNew[pTab->nNeed] = sqlite3_mprintf("%s", p->azName[i]);
+      if( azNew[pTab->nNeed]==0 ){ rc = SQLITE_NOMEM; break; }
+      pTab->nNeed++;
+    }
   }
   pTab->nKey = nKey;
 
@@ -1303,6 +1326,30 @@ static int upsertRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid){
 }
 
 /*
+** Append to p, after zSep, the stored value of column zCol in the row
+** whose key is given, as a subquery.  It stands in for a NOT NULL column
+** without DEFAULT that the row does not give: SQLite checks NOT NULL
+** before it looks for a conflict, so leaving the column out would fail
+** even an update.  A new row still fails, as it must, on the NULL that
+** the subquery yields when no row has the key.
+*/
+static void upsertAppendStored(
+  sqlite3_str *p,
+  UpsertTab *pTab,
+  const char *zSep,
+  const char *zCol
+){
+  int k;
+  sqlite3_str_appendf(p, "%s(SELECT \"%w\" FROM \"%w\".\"%w\"", zSep,
+                      zCol, pTab->zDb, pTab->zTab);
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_str_appendf(p, "%s\"%w\"=?%d", k ? " AND " : " WHERE ",
+                        pTab->azCol[pTab->aiKey[k]], pTab->aiKey[k]+1);
+  }
+  sqlite3_str_appendall(p, ")");
+}
+
+/*
 ** Build and prepare an inner write statement of kind eKind (UPSERT_W_*).
 ** aNull, if not NULL, marks the declared columns whose argument is NULL
 ** under nulls=keep: those are left out of the INSERT, so that a new row
@@ -1329,9 +1376,12 @@ static sqlite3_stmt *upsertWriteStmt(
   sqlite3_str_appendf(p, "%s INTO \"%w\".\"%w\"(",
                       azVerb[eKind], pTab->zDb, pTab->zTab);
   for(i=0; i<pTab->nCol; i++){
-    if( aNull && aNull[i] ) continue;
+    if( aNull && aNull[i] && !(pTab->aFlag[i] & UPSERT_F_NEED) ) continue;
     sqlite3_str_appendf(p, "%s\"%w\"", zSep, pTab->azCol[i]);
     zSep = ",";
+  }
+  for(i=0; i<pTab->nNeed; i++){
+    sqlite3_str_appendf(p, ",\"%w\"", pTab->azNeed[i]);
   }
   /* The SELECT form, not VALUES: it makes the inner statement open a
   ** statement journal, so that when the outer statement fails the rows
@@ -1340,9 +1390,18 @@ static sqlite3_stmt *upsertWriteStmt(
   sqlite3_str_appendall(p, ") SELECT ");
   zSep = "";
   for(i=0; i<pTab->nCol; i++){
-    if( aNull && aNull[i] ) continue;
+    if( aNull && aNull[i] ){
+      if( pTab->aFlag[i] & UPSERT_F_NEED ){
+        upsertAppendStored(p, pTab, zSep, pTab->azCol[i]);
+        zSep = ",";
+      }
+      continue;
+    }
     sqlite3_str_appendf(p, "%s?%d", zSep, i+1);
     zSep = ",";
+  }
+  for(i=0; i<pTab->nNeed; i++){
+    upsertAppendStored(p, pTab, ",", pTab->azNeed[i]);
   }
   sqlite3_str_appendall(p, " WHERE true");
   if( eKind==UPSERT_W_UPSERT ){
