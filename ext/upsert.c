@@ -1729,7 +1729,7 @@ static int upsertUpdate(
 */
 static void upsertSnapClear(UpsertStats *p, int iFrom){
   int i;
-  for(i=iFrom; i<p->nSnap; i++) p->aSnap[i].bValid = 0;
+  for(i=iFrom<0 ? 0 : iFrom; i<p->nSnap; i++) p->aSnap[i].bValid = 0;
 }
 static int upsertBegin(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
@@ -1758,7 +1758,7 @@ static int upsertRollback(sqlite3_vtab *pVtab){
 static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   UpsertStats *p = pTab->pStats;
-  if( pTab->bInner ) return SQLITE_OK;
+  if( pTab->bInner || iSavepoint<0 ) return SQLITE_OK;
   pTab->nRun = 0;
   if( iSavepoint>=p->nSnap ){
     int nNew = iSavepoint+8;
@@ -1786,7 +1786,8 @@ static int upsertRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertStats *p = pTab->pStats;
   if( pTab->bInner ) return SQLITE_OK;
   pTab->nRun = 0;
-  if( iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
+  /* SQLite passes -1 for the outermost level */
+  if( iSavepoint>=0 && iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
     memcpy(p->a, p->aSnap[iSavepoint].a, sizeof(p->a));
   }else{
     /* The table joined the transaction after that savepoint opened */
@@ -1883,14 +1884,19 @@ static void upsertStatsFunc(
     sqlite3_result_error(ctx, zMsg, -1);
     sqlite3_free(zMsg);
   }else{
-    sqlite3_result_text(ctx, sqlite3_mprintf(
+    char *zJson = sqlite3_mprintf(
           "{\"inserted\":%lld,\"updated\":%lld,\"skipped\":%lld}",
           p->a[UPSERT_N_INSERTED], p->a[UPSERT_N_UPDATED],
-          p->a[UPSERT_N_SKIPPED]), -1, sqlite3_free);
-    if( bReset ){
-      memset(p->a, 0, sizeof(p->a));
-      memset(p->aTxn, 0, sizeof(p->aTxn));
-      memset(p->aSnap, 0, p->nSnap*sizeof(p->aSnap[0]));
+          p->a[UPSERT_N_SKIPPED]);
+    if( zJson==0 ){
+      sqlite3_result_error_nomem(ctx);
+    }else{
+      sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
+      if( bReset ){
+        memset(p->a, 0, sizeof(p->a));
+        memset(p->aTxn, 0, sizeof(p->aTxn));
+        upsertSnapClear(p, 0);
+      }
     }
   }
   sqlite3_free(zA);

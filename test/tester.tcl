@@ -15,8 +15,13 @@ if {![info exists ::testdir]} {
   set ::testdir [file dirname [file normalize [info script]]]
 }
 set ::topdir [file dirname $::testdir]
+# UPSERT_EXT chooses another build (make asan, make valgrind).
 if {![info exists ::ext]} {
-  set ::ext [file join $::topdir dist upsert]
+  if {[info exists ::env(UPSERT_EXT)]} {
+    set ::ext $::env(UPSERT_EXT)
+  } else {
+    set ::ext [file join $::topdir dist upsert]
+  }
 }
 if {![info exists ::nPass]} { set ::nPass 0; set ::nFail 0; set ::failList {} }
 set ::testprefix ""
