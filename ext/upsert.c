@@ -22,7 +22,7 @@
 **
 ** Each row becomes, on the backing table,
 **
-**   INSERT INTO posts(<cols>) SELECT ?1,?2,... WHERE true
+**   INSERT INTO posts(<cols>) VALUES(?1,?2,...)
 **     ON CONFLICT(<key>) DO UPDATE SET c=excluded.c, ...
 **
 ** prepared once per virtual table and reused for every row.
@@ -154,6 +154,8 @@ struct UpsertTab {
   unsigned char *aFlag;      /* UPSERT_F_* flags of each declared column */
   int nNeed;                 /* Undeclared NOT NULL columns without DEFAULT */
   char **azNeed;             /* Their names */
+  char **azKeyColl;          /* Collation of each key column, or NULL */
+  int nKeyColl;              /* Entries of azKeyColl[] */
   int nKey;                  /* Number of key columns */
   int *aiKey;                /* Declared-column index of each key column */
   const char *zRowid;        /* How to name the rowid in SQL, or NULL */
@@ -163,6 +165,8 @@ struct UpsertTab {
   UpsertWrite aWrite[UPSERT_N_WRITE];  /* Inner write statements */
   sqlite3_stmt *apScan[2];   /* Idle read statements, UPSERT_PLAN_* */
   int bInner;                /* True while an inner statement steps */
+  int bOpen;                 /* Run pOpener before the next row */
+  sqlite3_stmt *pOpener;     /* See upsertOpenerStmt() */
   int bUpdated;              /* Set by upsert_into_count() in a step */
   int nRun;                  /* Rows of the current statement so far */
   sqlite3_int64 nMark;       /* sqlite3_total_changes64() after last row */
@@ -364,9 +368,11 @@ static void upsertFree(UpsertTab *pTab){
     }
   }
   upsertClearWrites(pTab);
+  sqlite3_finalize(pTab->pOpener);
   for(i=0; i<2; i++) sqlite3_finalize(pTab->apScan[i]);
   upsertFreeList(pTab->azCol, pTab->nCol);
   upsertFreeList(pTab->azNeed, pTab->nNeed);
+  upsertFreeList(pTab->azKeyColl, pTab->nKeyColl);
   sqlite3_free(pTab->aFlag);
   sqlite3_free(pTab->aNull);
   sqlite3_free(pTab->aiKey);
@@ -463,6 +469,8 @@ struct UpsertSchema {
   char **azType;             /* Their declared types */
   int *aiPk;                 /* Position in the PRIMARY KEY, or 0 */
   unsigned char *aNeed;      /* True if NOT NULL without a DEFAULT */
+  char **azColl;             /* Collation of each key column, or NULL */
+  int nColl;                 /* Entries of azColl[] */
   int nPk;                   /* Number of PRIMARY KEY columns */
   sqlite3_str *pKeys;        /* Usable keys, "(a), (b, c)", for messages */
 };
@@ -472,6 +480,7 @@ static void upsertSchemaFree(UpsertSchema *p){
   upsertFreeList(p->azType, p->nCol);
   sqlite3_free(p->aiPk);
   sqlite3_free(p->aNeed);
+  upsertFreeList(p->azColl, p->nColl);
   sqlite3_free(sqlite3_str_finish(p->pKeys));
 }
 
@@ -562,6 +571,8 @@ static int upsertKeyCheck(
   sqlite3_stmt *pList;
   sqlite3_stmt *pInfo;
   char **az = 0;
+  char **azTmp = 0;
+  int bColl = 0;             /* True once p->azColl is filled */
   int i, j;
 
   *pbOk = 0;
@@ -583,19 +594,31 @@ static int upsertKeyCheck(
     }
   }
   pList = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-        "SELECT name FROM pragma_index_list(?1, ?2)"
-        " WHERE \"unique\" AND NOT partial AND origin<>'pk' ORDER BY seq"), 0);
+        "SELECT name, origin='pk' FROM pragma_index_list(?1, ?2)"
+        " WHERE \"unique\" AND NOT partial ORDER BY seq"), 0);
   pInfo = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-        "SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno"), 0);
+        "SELECT name, coll FROM pragma_index_xinfo(?1, ?2) WHERE key"
+        " ORDER BY seqno"), 0);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pList, 1, pTab->zTab, -1, SQLITE_STATIC);
     sqlite3_bind_text(pList, 2, pTab->zDb, -1, SQLITE_STATIC);
     sqlite3_bind_text(pInfo, 2, pTab->zDb, -1, SQLITE_STATIC);
   }
+  /* p->azColl[i] gets the collation of key column i in the first index
+  ** that is the key; azTmp[] holds those of the index being read. */
+  p->azColl = sqlite3_malloc64(sizeof(char*)*2*(nKey+1));
+  if( p->azColl==0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    memset(p->azColl, 0, sizeof(char*)*2*(nKey+1));
+    azTmp = &p->azColl[nKey+1];
+    p->nColl = nKey;
+  }
   while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
     int n = 0;
     int bExpr = 0;
     int bMatch = 1;
+    int bPk = sqlite3_column_int(pList, 1);
     sqlite3_bind_value(pInfo, 1, sqlite3_column_value(pList, 0));
     while( sqlite3_step(pInfo)==SQLITE_ROW ){
       const char *zName = (const char*)sqlite3_column_text(pInfo, 0);
@@ -603,13 +626,30 @@ static int upsertKeyCheck(
       if( j<0 ){ bExpr = 1; continue; }
       az[n++] = p->azName[j];
       for(i=0; i<nKey && sqlite3_stricmp(azKey[i], zName); i++){}
-      if( i==nKey ) bMatch = 0;
+      if( i==nKey ){
+        bMatch = 0;
+      }else if( azTmp[i]==0 ){
+        azTmp[i] = sqlite3_mprintf("%s", sqlite3_column_text(pInfo, 1));
+        if( azTmp[i]==0 ) rc = SQLITE_NOMEM;
+      }
     }
-    rc = sqlite3_reset(pInfo);
-    if( bExpr || n==0 ) continue;
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pInfo);
+    bMatch = bMatch && !bExpr && n==nKey;
+    for(i=0; i<nKey; i++){
+      if( bMatch && !bColl ){
+        p->azColl[i] = azTmp[i];
+      }else{
+        sqlite3_free(azTmp[i]);
+      }
+      azTmp[i] = 0;
+    }
+    if( bMatch ){
+      *pbOk = 1;
+      bColl = 1;
+    }
+    if( bPk || bExpr || n==0 ) continue;
     sqlite3_str_appendall(p->pKeys, sqlite3_str_length(p->pKeys) ? ", " : "");
     upsertAppendNames(p->pKeys, az, n);
-    if( bMatch && n==nKey ) *pbOk = 1;
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pList);
   if( rc==SQLITE_OK ) rc = sqlite3_str_errcode(p->pKeys);
@@ -841,6 +881,12 @@ static int upsertConfigure(
     }else{
       for(i=0; i<nKey; i++) az[i] = p->azName[aiKey[i]];
       rc = upsertKeyCheck(pTab, p, az, nKey, &bOk, pzErr);
+    }
+    if( rc==SQLITE_OK && bOk ){
+      pTab->azKeyColl = p->azColl;
+      pTab->nKeyColl = p->nColl;
+      p->azColl = 0;
+      p->nColl = 0;
     }
     if( rc==SQLITE_OK && !bOk ){
       const char *zKeys = sqlite3_str_value(p->pKeys);
@@ -1345,6 +1391,10 @@ static void upsertAppendStored(
   for(k=0; k<pTab->nKey; k++){
     sqlite3_str_appendf(p, "%s\"%w\"=?%d", k ? " AND " : " WHERE ",
                         pTab->azCol[pTab->aiKey[k]], pTab->aiKey[k]+1);
+    /* The key index's collation: the conflict is found with it */
+    if( pTab->azKeyColl && pTab->azKeyColl[k] ){
+      sqlite3_str_appendf(p, " COLLATE \"%w\"", pTab->azKeyColl[k]);
+    }
   }
   sqlite3_str_appendall(p, ")");
 }
@@ -1383,11 +1433,7 @@ static sqlite3_stmt *upsertWriteStmt(
   for(i=0; i<pTab->nNeed; i++){
     sqlite3_str_appendf(p, ",\"%w\"", pTab->azNeed[i]);
   }
-  /* The SELECT form, not VALUES: it makes the inner statement open a
-  ** statement journal, so that when the outer statement fails the rows
-  ** it already wrote are rolled back with it, even when the virtual
-  ** table lives in another schema than the backing table. */
-  sqlite3_str_appendall(p, ") SELECT ");
+  sqlite3_str_appendall(p, ") VALUES(");
   zSep = "";
   for(i=0; i<pTab->nCol; i++){
     if( aNull && aNull[i] ){
@@ -1403,7 +1449,7 @@ static sqlite3_stmt *upsertWriteStmt(
   for(i=0; i<pTab->nNeed; i++){
     upsertAppendStored(p, pTab, ",", pTab->azNeed[i]);
   }
-  sqlite3_str_appendall(p, " WHERE true");
+  sqlite3_str_appendall(p, ")");
   if( eKind==UPSERT_W_UPSERT ){
     sqlite3_str_appendall(p, " ON CONFLICT(");
     for(k=0; k<pTab->nKey; k++){
@@ -1447,6 +1493,54 @@ static sqlite3_stmt *upsertWriteStmt(
     sqlite3_bind_pointer(pStmt, pTab->nCol+1, pTab, "upsert_into", 0);
   }
   return pStmt;
+}
+
+/*
+** Build the opener of pTab: a statement that writes nothing but opens a
+** statement journal on the backing table's database.
+**
+** Why: when the outer statement (INSERT INTO the virtual table) fails,
+** SQLite rolls back its statement savepoint on every database.  But the
+** outer statement opens that savepoint only on the virtual table's own
+** database, and the backing table's database gets savepoints only up to
+** the level of the statements that write to it.  An inner statement that
+** cannot abort (INSERT OR IGNORE, OR REPLACE, DO NOTHING, and a plain
+** VALUES upsert on a table without constraints) opens none, so the rows
+** it wrote would survive the outer statement's rollback whenever the
+** virtual table lives in another schema (temp) than the backing table.
+** A statement that opens a statement journal opens every lower level on
+** the backing database too, the outer statement's among them, and it
+** stays open when the opener finishes.  The opener does that: it is a
+** multi-row INSERT (SELECT form) whose DO UPDATE changes the key, so
+** SQLite codes an ABORT path and gives it a journal.  It runs once,
+** before the first row written after the outer statement opened its
+** savepoint (xSavepoint); single-row statements in a transaction need
+** none, and in autocommit mode a failed statement rolls back the whole
+** transaction.
+*/
+static sqlite3_stmt *upsertOpenerStmt(UpsertTab *pTab, int *pRc){
+  sqlite3_str *p = sqlite3_str_new(pTab->db);
+  const char *zKey0 = pTab->azCol[pTab->aiKey[0]];
+  int k;
+  sqlite3_str_appendf(p, "INSERT INTO \"%w\".\"%w\"(",
+                      pTab->zDb, pTab->zTab);
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
+                        pTab->azCol[pTab->aiKey[k]]);
+  }
+  sqlite3_str_appendall(p, ") SELECT ");
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_str_appendf(p, "%sNULL", k ? "," : "");
+  }
+  sqlite3_str_appendall(p, " WHERE false ON CONFLICT(");
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
+                        pTab->azCol[pTab->aiKey[k]]);
+  }
+  sqlite3_str_appendf(p, ") DO UPDATE SET \"%w\"=excluded.\"%w\"",
+                      zKey0, zKey0);
+  return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
+                       sqlite3_str_finish(p), SQLITE_PREPARE_PERSISTENT);
 }
 
 /*
@@ -1698,6 +1792,19 @@ static int upsertUpdate(
     }
     aNull = pTab->aNull;
   }
+  if( pTab->bOpen ){
+    /* See the comment above upsertOpenerStmt() */
+    if( pTab->pOpener==0 ){
+      pTab->pOpener = upsertOpenerStmt(pTab, &rc);
+      if( rc ) return rc;
+    }
+    pTab->bInner = 1;
+    sqlite3_step(pTab->pOpener);
+    rc = sqlite3_reset(pTab->pOpener);
+    pTab->bInner = 0;
+    if( rc!=SQLITE_OK ) return upsertStmtError(pTab, rc);
+    pTab->bOpen = 0;
+  }
   pStmt = upsertWriteFind(pTab, eKind, aNull, &rc);
   if( pStmt==0 ) return rc;
   for(i=0; i<pTab->nCol; i++){
@@ -1760,6 +1867,7 @@ static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertStats *p = pTab->pStats;
   if( pTab->bInner || iSavepoint<0 ) return SQLITE_OK;
   pTab->nRun = 0;
+  pTab->bOpen = 1;
   if( iSavepoint>=p->nSnap ){
     int nNew = iSavepoint+8;
     struct UpsertSnap *aNew;
