@@ -1818,6 +1818,12 @@ static int upsertUpdate(
   if( rc!=SQLITE_OK ) return upsertStmtError(pTab, rc);
   if( sqlite3_changes64(db)==0 ){
     pTab->pStats->a[UPSERT_N_SKIPPED]++;
+    if( eKind==UPSERT_W_IGNORE ){
+      /* Under OR IGNORE, SQLite takes a constraint error as "row
+      ** ignored" and leaves it out of changes(), as a native statement
+      ** does (SQLITE_VTAB_CONSTRAINT_SUPPORT) */
+      return SQLITE_CONSTRAINT;
+    }
   }else if( pTab->bUpdated ){
     pTab->pStats->a[UPSERT_N_UPDATED]++;
   }else{
