@@ -1815,7 +1815,17 @@ static int upsertUpdate(
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   pTab->bInner = 0;
-  if( rc!=SQLITE_OK ) return upsertStmtError(pTab, rc);
+  if( rc!=SQLITE_OK ){
+    rc = upsertStmtError(pTab, rc);
+    if( eKind==UPSERT_W_IGNORE
+     && sqlite3_extended_errcode(db)==SQLITE_CONSTRAINT_FOREIGNKEY ){
+      /* OR IGNORE does not apply to foreign keys: the statement fails,
+      ** as a native one does, and not with a code SQLite would ignore */
+      rc = SQLITE_ERROR;
+    }
+    return rc;
+  }
+  pTab->nMark = sqlite3_total_changes64(db);
   if( sqlite3_changes64(db)==0 ){
     pTab->pStats->a[UPSERT_N_SKIPPED]++;
     if( eKind==UPSERT_W_IGNORE ){
@@ -1830,7 +1840,6 @@ static int upsertUpdate(
     pTab->pStats->a[UPSERT_N_INSERTED]++;
   }
   *pRowid = sqlite3_last_insert_rowid(db);
-  pTab->nMark = sqlite3_total_changes64(db);
   return SQLITE_OK;
 }
 
