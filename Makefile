@@ -3,6 +3,7 @@
 #   make            build dist/upsert.$(SUFFIX)
 #   make test       build, then run every test/*.test
 #   make demo       build, then a short demo in the sqlite3 shell
+#   make test-clients  the C, SQLAlchemy and better-sqlite3 client recipes
 #   make clean
 
 CC      ?= cc
@@ -25,7 +26,7 @@ endif
 
 EXT := dist/upsert.$(SUFFIX)
 
-.PHONY: all test demo deps clean asan valgrind
+.PHONY: all test demo deps clean asan valgrind test-clients deps-clients
 
 all: $(EXT)
 
@@ -45,8 +46,29 @@ dist/embed: test/embed.c ext/upsert.c
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE test/embed.c ext/upsert.c \
 	  -lsqlite3 -o $@
 
+# The C client recipe: the extension compiled into a program that
+# bulk-upserts and prints its counts (tool/embed_example.c).
+dist/embed_example: tool/embed_example.c ext/upsert.c
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/embed_example.c ext/upsert.c \
+	  -lsqlite3 -o $@
+
+# The same, demanding a SQLite newer than any: its open must fail clearly.
+dist/future/embed_example: tool/embed_example.c ext/upsert.c
+	@mkdir -p dist/future
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -DUPSERT_MIN_VERSION=99000000 \
+	  tool/embed_example.c ext/upsert.c -lsqlite3 -o $@
+
 deps:
 	@sh tool/deps.sh
+
+deps-clients:
+	@sh tool/deps.sh clients
+
+# Client recipes: C embedded, Python with SQLAlchemy, Node.js with
+# better-sqlite3 (npm-installed into test/clients/node on first use).
+test-clients: deps-clients $(EXT) dist/embed_example dist/future/embed_example
+	sh tool/test-clients.sh
 
 test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed
 	$(TCLSH) test/all.tcl

@@ -1,10 +1,15 @@
 #!/bin/sh
 # Install the Debian packages that building and testing need, when they
 # are missing.  As root, installs them with apt-get; otherwise prints the
-# exact command and fails.
+# exact command and fails.  `tool/deps.sh clients` adds what
+# `make test-clients` needs: SQLAlchemy for Debian's python3, and g++ for
+# building better-sqlite3 (Node.js itself is the machine's: see
+# tool/test-clients.sh).
 need=""
+pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3"
+[ "${1:-}" = clients ] && pkgs="$pkgs g++ python3-sqlalchemy"
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
-for p in gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3; do
+for p in $pkgs; do
   have "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0
