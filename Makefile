@@ -4,6 +4,7 @@
 #   make test       build, then run every test/*.test
 #   make demo       build, then a short demo in the sqlite3 shell
 #   make test-clients  the C, SQLAlchemy and better-sqlite3 client recipes
+#   make crash      the crash and concurrency tests alone (also in make test)
 #   make clean
 
 CC      ?= cc
@@ -26,7 +27,7 @@ endif
 
 EXT := dist/upsert.$(SUFFIX)
 
-.PHONY: all test demo deps clean asan valgrind test-clients deps-clients
+.PHONY: all test demo deps clean asan valgrind crash test-clients deps-clients
 
 all: $(EXT)
 
@@ -45,6 +46,16 @@ dist/embed: test/embed.c ext/upsert.c
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE test/embed.c ext/upsert.c \
 	  -lsqlite3 -o $@
+
+# Child processes of test/crash.test and test/conc.test (crash safety and
+# concurrency, issue 5): system libsqlite3, the extension loaded at run time.
+HELPERS := dist/crashchild dist/concchild
+dist/crashchild: test/crashchild.c
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) test/crashchild.c -lsqlite3 -o $@
+dist/concchild: test/concchild.c
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) test/concchild.c -lsqlite3 -o $@
 
 # The C client recipe: the extension compiled into a program that
 # bulk-upserts and prints its counts (tool/embed_example.c).
@@ -70,8 +81,13 @@ deps-clients:
 test-clients: deps-clients $(EXT) dist/embed_example dist/future/embed_example
 	sh tool/test-clients.sh
 
-test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed
+test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS)
 	$(TCLSH) test/all.tcl
+
+# UPSERT_CRASH_KILLS=N and UPSERT_CONC_TXN=N make them longer.
+crash: deps $(EXT) $(HELPERS)
+	UPSERT_CRASH_VERBOSE=1 UPSERT_CONC_VERBOSE=1 \
+	  $(TCLSH) test/all.tcl test/crash.test test/conc.test
 
 # The extension and the whole suite under AddressSanitizer and
 # UndefinedBehaviorSanitizer.  tclsh is not instrumented, so the runtime is
@@ -84,7 +100,7 @@ dist/asan/upsert.$(SUFFIX): ext/upsert.c
 	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined $(WARN) -fPIC $(SHARED) ext/upsert.c -o $@
 
-asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/embed
+asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS)
 	LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp:print_suppressions=0 \
@@ -93,7 +109,7 @@ asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/e
 
 # The suite under valgrind memcheck: no error, and no leak definitely
 # lost (Tcl keeps memory "possibly lost" by design).
-valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed
+valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS)
 	valgrind --quiet --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  --trace-children=no $(TCLSH) test/all.tcl
