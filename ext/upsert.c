@@ -112,6 +112,7 @@ struct UpsertStats {
   sqlite3_int64 a[3];        /* Current counts, UPSERT_N_* */
   sqlite3_int64 aTxn[3];     /* Counts when the transaction began */
   int nSnap;                 /* Allocated entries of aSnap[] */
+  int iNoSnap;               /* Level whose snapshot failed, or -1 */
   struct UpsertSnap {
     int bValid;                /* True if taken in this transaction */
     sqlite3_int64 a[3];        /* Counts when the savepoint opened */
@@ -619,7 +620,8 @@ static int upsertKeyCheck(
     int bExpr = 0;
     int bMatch = 1;
     int bPk = sqlite3_column_int(pList, 1);
-    sqlite3_bind_value(pInfo, 1, sqlite3_column_value(pList, 0));
+    rc = sqlite3_bind_value(pInfo, 1, sqlite3_column_value(pList, 0));
+    if( rc!=SQLITE_OK ) break;
     while( sqlite3_step(pInfo)==SQLITE_ROW ){
       const char *zName = (const char*)sqlite3_column_text(pInfo, 0);
       j = zName ? upsertSchemaCol(p, zName) : -1;
@@ -763,6 +765,7 @@ static UpsertStats *upsertStatsFind(
   p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return 0;
   memset(p, 0, sizeof(*p));
+  p->iNoSnap = -1;
   p->zSchema = sqlite3_mprintf("%s", zSchema);
   p->zName = sqlite3_mprintf("%s", zName);
   if( p->zSchema==0 || p->zName==0 ){
@@ -901,6 +904,9 @@ static int upsertConfigure(
         char *zKey;
         upsertAppendNames(pStr, az, nKey);
         zKey = sqlite3_str_finish(pStr);
+        if( zKey==0 || (zKeys==0 && sqlite3_str_errcode(p->pKeys)) ){
+          rc = SQLITE_NOMEM;
+        }
         upsertFail(&rc, pzErr, UPSERT_ERR "key %s is not the PRIMARY KEY"
             " or a UNIQUE index of '%s': usable keys are %s",
             zKey, pTab->zTab, zKeys ? zKeys : "none");
@@ -1155,10 +1161,36 @@ static int upsertConnect(
 }
 
 /*
-** xDisconnect.  The backing table is never touched.
+** Unlink the counts p from pMod and free them.
+*/
+static void upsertStatsDrop(UpsertModule *pMod, UpsertStats *p){
+  UpsertStats **pp;
+  for(pp=&pMod->pStats; *pp; pp=&(*pp)->pNext){
+    if( *pp==p ){
+      *pp = p->pNext;
+      upsertStatsFree(p);
+      break;
+    }
+  }
+}
+
+/*
+** xDisconnect.  The backing table is never touched.  Counts that are
+** all zero and that no other connected table shares go too: so a CREATE
+** that was rolled back leaves no counts behind, and a table connected
+** again starts from zero all the same.
 */
 static int upsertDisconnect(sqlite3_vtab *pVtab){
-  upsertFree((UpsertTab*)pVtab);
+  UpsertTab *pTab = (UpsertTab*)pVtab;
+  UpsertStats *p = pTab->pStats;
+  if( p && pTab->pMod && p->a[0]==0 && p->a[1]==0 && p->a[2]==0 ){
+    UpsertTab *pOther;
+    for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
+      if( pOther!=pTab && pOther->pStats==p ) break;
+    }
+    if( pOther==0 ) upsertStatsDrop(pTab->pMod, p);
+  }
+  upsertFree(pTab);
   return SQLITE_OK;
 }
 
@@ -1167,15 +1199,10 @@ static int upsertDisconnect(sqlite3_vtab *pVtab){
 */
 static int upsertDestroy(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
-  UpsertStats **pp;
-  for(pp=&pTab->pMod->pStats; *pp; pp=&(*pp)->pNext){
-    if( *pp==pTab->pStats ){
-      *pp = pTab->pStats->pNext;
-      upsertStatsFree(pTab->pStats);
-      break;
-    }
-  }
-  return upsertDisconnect(pVtab);
+  if( pTab->pStats ) upsertStatsDrop(pTab->pMod, pTab->pStats);
+  pTab->pStats = 0;
+  upsertFree(pTab);
+  return SQLITE_OK;
 }
 
 /*
@@ -1887,12 +1914,17 @@ static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
     int nNew = iSavepoint+8;
     struct UpsertSnap *aNew;
     aNew = sqlite3_realloc64(p->aSnap, nNew*sizeof(p->aSnap[0]));
-    if( aNew==0 ) return SQLITE_NOMEM;
+    if( aNew==0 ){
+      /* SQLite rolls back to this level next: nothing to take back */
+      p->iNoSnap = iSavepoint;
+      return SQLITE_NOMEM;
+    }
     memset(&aNew[p->nSnap], 0, (nNew-p->nSnap)*sizeof(p->aSnap[0]));
     p->aSnap = aNew;
     p->nSnap = nNew;
   }
   upsertSnapClear(p, iSavepoint);
+  p->iNoSnap = -1;
   p->aSnap[iSavepoint].bValid = 1;
   memcpy(p->aSnap[iSavepoint].a, p->a, sizeof(p->a));
   return SQLITE_OK;
@@ -1912,6 +1944,8 @@ static int upsertRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   /* SQLite passes -1 for the outermost level */
   if( iSavepoint>=0 && iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
     memcpy(p->a, p->aSnap[iSavepoint].a, sizeof(p->a));
+  }else if( iSavepoint>=0 && iSavepoint==p->iNoSnap ){
+    /* xSavepoint failed for want of memory; nothing was counted since */
   }else{
     /* The table joined the transaction after that savepoint opened */
     memcpy(p->a, p->aTxn, sizeof(p->a));
@@ -1993,7 +2027,11 @@ static void upsertStatsFunc(
       char *zSql = zSchema ?
         sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\"", zSchema, zName) :
         sqlite3_mprintf("SELECT 1 FROM \"%w\"", zName);
-      if( zSql ) sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+      if( zSql==0 ){
+        rc = SQLITE_NOMEM;
+      }else if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_NOMEM ){
+        rc = SQLITE_NOMEM;
+      }
       sqlite3_finalize(pStmt);
       sqlite3_free(zSql);
       p = upsertStatsFind(pMod, zSchema, zName, 0);
@@ -2083,23 +2121,26 @@ int sqlite3_upsert_init(
   if( pMod==0 ) return SQLITE_NOMEM;
   memset(pMod, 0, sizeof(*pMod));
   pMod->nRef = 2;
-  rc = sqlite3_create_module_v2(db, "upsert_into", &upsertModule, pMod,
-                                upsertModuleUnref);
+  /* The module last: its presence means "loaded" (see above), and a
+  ** failed registration can then be tried again.  On failure, each
+  ** sqlite3_create_*_v2() calls its destructor itself. */
+  rc = sqlite3_create_function_v2(db, "upsert_into_stats", 2,
+      SQLITE_UTF8|SQLITE_DIRECTONLY, pMod, upsertStatsFunc, 0, 0,
+      upsertModuleUnref);
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function_v2(db, "upsert_into_stats", 1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, pMod, upsertStatsFunc, 0, 0, 0);
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "upsert_into_stats", 2,
-        SQLITE_UTF8|SQLITE_DIRECTONLY, pMod, upsertStatsFunc, 0, 0,
-        upsertModuleUnref);
-  }else{
-    upsertModuleUnref(pMod);
-  }
-  if( rc==SQLITE_OK ){
     /* Used by the inner statements only; harmless anywhere else */
     rc = sqlite3_create_function_v2(db, "upsert_into_count", 1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, 0, upsertCountFunc, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_module_v2(db, "upsert_into", &upsertModule, pMod,
+                                  upsertModuleUnref);
+  }else{
+    upsertModuleUnref(pMod);
   }
   return rc;
 }
