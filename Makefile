@@ -5,6 +5,7 @@
 #   make demo       build, then a short demo in the sqlite3 shell
 #   make test-clients  the C, SQLAlchemy and better-sqlite3 client recipes
 #   make crash      the crash and concurrency tests alone (also in make test)
+#   make bench      build, then tool/bench (BENCH_FLAGS=-q for a quick run)
 #   make clean
 
 CC      ?= cc
@@ -27,7 +28,7 @@ endif
 
 EXT := dist/upsert.$(SUFFIX)
 
-.PHONY: all test demo deps clean asan valgrind crash test-clients deps-clients
+.PHONY: all test demo deps clean asan valgrind crash bench bench-callgrind test-clients deps-clients
 
 all: $(EXT)
 
@@ -114,6 +115,19 @@ valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS)
 	valgrind --quiet --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  --trace-children=no $(TCLSH) test/all.tcl
+
+# Bulk-upsert methods side by side (tool/bench.c; flags: dist/bench -h).
+dist/bench: tool/bench.c
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) tool/bench.c -lsqlite3 -o $@
+
+BENCH_FLAGS ?=
+bench: $(EXT) dist/bench
+	dist/bench $(BENCH_FLAGS)
+
+# Instructions per method under callgrind (needs valgrind).
+bench-callgrind: $(EXT) dist/bench
+	sh tool/bench-callgrind.sh
 
 demo: deps $(EXT)
 	$(SQLITE3) :memory: < tool/demo.sql
