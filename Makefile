@@ -156,7 +156,7 @@ oom: deps dist/oom
 # test/fuzz/NAME/ (never written); `make fuzz-ci` runs each for 20 seconds.
 # A finding stops the run and leaves its input in dist/fuzz/ (tool/fuzz.sh
 # prints how to replay it).  Needs clang and libclang-rt-14-dev, which
-# tool/fuzz-deps.sh installs.
+# `tool/deps.sh fuzz` installs.
 .PHONY: fuzz fuzz-ci deps-fuzz
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 60
@@ -174,7 +174,7 @@ dist/fuzz_diff: test/fuzz_diff.c ext/upsert.c
 	  ext/upsert.c -lsqlite3 -o $@
 
 deps-fuzz: deps
-	@sh tool/fuzz-deps.sh
+	@sh tool/deps.sh fuzz
 
 fuzz: deps-fuzz $(FUZZERS)
 	sh tool/fuzz.sh create $(FUZZ_SECONDS)
