@@ -1538,36 +1538,22 @@ static sqlite3_stmt *upsertWriteStmt(
 ** A statement that opens a statement journal opens every lower level on
 ** the backing database too, the outer statement's among them, and it
 ** stays open when the opener finishes.  The opener does that: it is a
-** multi-row INSERT (SELECT form) whose DO UPDATE changes the key, so
-** SQLite codes an ABORT path and gives it a journal.  It runs once,
+** multi-row UPDATE (no rowid or key lookup) that changes the key, so
+** SQLite codes an ABORT path and gives it a journal.  It is an UPDATE and
+** not an INSERT because an INSERT into an AUTOINCREMENT table writes its
+** sqlite_sequence row even when it inserts nothing, and that write would
+** outlive a failed statement that opened no savepoint.  It runs once,
 ** before the first row written after the outer statement opened its
 ** savepoint (xSavepoint); single-row statements in a transaction need
 ** none, and in autocommit mode a failed statement rolls back the whole
 ** transaction.
 */
 static sqlite3_stmt *upsertOpenerStmt(UpsertTab *pTab, int *pRc){
-  sqlite3_str *p = sqlite3_str_new(pTab->db);
   const char *zKey0 = pTab->azCol[pTab->aiKey[0]];
-  int k;
-  sqlite3_str_appendf(p, "INSERT INTO \"%w\".\"%w\"(",
-                      pTab->zDb, pTab->zTab);
-  for(k=0; k<pTab->nKey; k++){
-    sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
-                        pTab->azCol[pTab->aiKey[k]]);
-  }
-  sqlite3_str_appendall(p, ") SELECT ");
-  for(k=0; k<pTab->nKey; k++){
-    sqlite3_str_appendf(p, "%sNULL", k ? "," : "");
-  }
-  sqlite3_str_appendall(p, " WHERE false ON CONFLICT(");
-  for(k=0; k<pTab->nKey; k++){
-    sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
-                        pTab->azCol[pTab->aiKey[k]]);
-  }
-  sqlite3_str_appendf(p, ") DO UPDATE SET \"%w\"=excluded.\"%w\"",
-                      zKey0, zKey0);
   return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
-                       sqlite3_str_finish(p), SQLITE_PREPARE_PERSISTENT);
+      sqlite3_mprintf("UPDATE \"%w\".\"%w\" SET \"%w\"=\"%w\" WHERE false",
+                      pTab->zDb, pTab->zTab, zKey0, zKey0),
+      SQLITE_PREPARE_PERSISTENT);
 }
 
 /*
