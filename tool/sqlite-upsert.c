@@ -1,0 +1,1437 @@
+/*
+** sqlite-upsert: bulk-upsert a CSV, TSV, JSON or JSON lines file into a
+** table of a SQLite database, through the upsert_into virtual table
+** (ext/upsert.c, compiled in).  See README.md, "Command line".
+**
+**   sqlite-upsert data.db posts posts.csv
+**   sqlite-upsert data.db users users.jsonl --key email --keep created_at
+**   curl ... | sqlite-upsert data.db events - --json --create --key id
+**
+** Build (make dist/sqlite-upsert):
+**
+**   cc -O2 -DSQLITE_CORE tool/sqlite-upsert.c ext/upsert.c \
+**      -lsqlite3 -lcsv -o sqlite-upsert
+**
+** How it works.  The input's columns (the CSV header, or the keys of the
+** JSON objects) become the virtual table's columns=; the flags become its
+** key=, update=, keep= and nulls= options:
+**
+**   CREATE VIRTUAL TABLE temp.upsert_cli_in USING upsert_into("posts",
+**     columns=("id","title"), key=("id"));
+**
+** Every record is then bound to one prepared INSERT INTO ... VALUES(?,...)
+** and stepped: no SQL text per row.  The whole input is one transaction
+** (BEGIN IMMEDIATE ... COMMIT), or one per --batch N rows.
+**
+** Formats.  CSV and TSV are parsed by libcsv in strict mode (RFC 4180
+** quoting, embedded newlines; a UTF-8 BOM is skipped).  An empty unquoted
+** field is NULL, "" is the empty string; text takes the affinity of the
+** column it goes to.  JSON (an array of objects) and JSON lines (an object
+** per line) are parsed by SQLite's json_each(): values keep their JSON
+** types.  The columns of a JSON input are the union of the keys of all its
+** objects; a key an object lacks is NULL.  JSON lines and --create read
+** the input twice (once to find the columns and their types), so standard
+** input is spooled to a temporary file for them; a JSON array is read
+** into memory whole.
+**
+** Positions.  Errors in a record name its first line, file:line, for CSV,
+** TSV and JSON lines, and its index, file:$[i], in a JSON array (SQLite
+** 3.40 reports no position inside a JSON text).
+**
+** Memory.  The hot path (one CSV record) makes no heap allocation once the
+** row buffer has grown to the widest record: fields are copied into one
+** reused buffer and bound with SQLITE_STATIC.
+*/
+#define _POSIX_C_SOURCE 200809L
+#include <sqlite3.h>
+#include <csv.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
+
+#define PROG "sqlite-upsert"
+#define VTAB "upsert_cli_in"        /* the temp virtual table's name */
+#define CHUNK (256*1024)            /* bytes read at a time */
+#define PROGRESS_DELAY 1.0          /* seconds before progress is shown */
+#define PROGRESS_EVERY 0.25         /* seconds between progress updates */
+
+/* Input formats */
+#define FMT_NONE  0
+#define FMT_CSV   1
+#define FMT_TSV   2
+#define FMT_JSON  3
+#define FMT_JSONL 4
+
+/* What a column's values were seen to be, for --create (Column.mSeen) */
+#define SEEN_INT  0x01              /* an integer */
+#define SEEN_REAL 0x02              /* a real number */
+#define SEEN_TEXT 0x04              /* text that is no number, or JSON text */
+
+typedef struct Value Value;
+typedef struct Column Column;
+typedef struct Cli Cli;
+
+/* One value of the current record.  Text lives in Cli.aBuf. */
+struct Value {
+  int eType;                  /* SQLITE_NULL, _INTEGER, _FLOAT or _TEXT */
+  sqlite3_int64 i;            /* INTEGER: the value; TEXT: offset in aBuf */
+  sqlite3_int64 n;            /* TEXT: bytes */
+  double r;                   /* FLOAT: the value */
+};
+
+/* One column of the input */
+struct Column {
+  char *zName;                /* name, from the header or a JSON key */
+  int mSeen;                  /* SEEN_* flags, for --create */
+};
+
+struct Cli {
+  /* Command line */
+  const char *zDb;            /* database file */
+  const char *zTable;         /* backing table */
+  const char *zFile;          /* input file, or "-" for standard input */
+  int eFmt;                   /* FMT_* */
+  const char *zKey;           /* --key list, or NULL */
+  const char *zUpdate;        /* --update list, or NULL */
+  const char *zKeep;          /* --keep list, or NULL */
+  const char *zNulls;         /* --nulls value, or NULL */
+  int bCreate;                /* --create */
+  sqlite3_int64 nBatch;       /* --batch N, or 0 */
+
+  /* Input */
+  FILE *in;                   /* the input */
+  const char *zName;          /* its name in messages */
+  sqlite3_int64 szIn;         /* its size in bytes, or -1 if unknown */
+  sqlite3_int64 nIn;          /* bytes consumed so far */
+  char *aChunk;               /* read buffer, CHUNK bytes (or more, JSONL) */
+  size_t nChunkAlloc;         /* bytes allocated at aChunk */
+
+  /* Columns and the current record */
+  int nCol;                   /* columns of the input */
+  Column *aCol;               /* nCol columns */
+  int nColAlloc;              /* allocated entries of aCol */
+  int nVal;                   /* values in the current record */
+  Value *aVal;                /* its values */
+  int nValAlloc;              /* allocated entries of aVal */
+  char *aBuf;                 /* its text */
+  size_t nBuf;                /* bytes used in aBuf */
+  size_t nBufAlloc;           /* bytes allocated at aBuf */
+  int bHeader;                /* CSV: the header has been read */
+  int bInfer;                 /* this pass only finds columns and types */
+
+  /* Positions */
+  sqlite3_int64 iLine;        /* line being read (1-based) */
+  sqlite3_int64 iRecLine;     /* first line of the current record, or 0 */
+  sqlite3_int64 iElem;        /* JSON array: index of the current element */
+  sqlite3_int64 nRow;         /* data rows written so far */
+  sqlite3_int64 nRowDone;     /* rows committed (--batch) */
+  char zDonePos[64];          /* position of the last row committed */
+
+  /* Database */
+  sqlite3 *db;                /* the connection */
+  sqlite3_stmt *pIns;         /* INSERT INTO temp.upsert_cli_in VALUES(...) */
+  int bTableExists;           /* the backing table existed at the start */
+  int bTxn;                   /* a transaction is open */
+  int bNewDb;                 /* the database file did not exist */
+
+  /* Progress */
+  int bTty;                   /* standard error is a terminal */
+  double tStart;              /* when the run started */
+  double tNext;               /* when progress is next shown */
+  int bShown;                 /* progress was shown */
+
+  /* Result */
+  int rc;                     /* 0, or the exit status once an error is set */
+  char *zErr;                 /* the first error (sqlite3_malloc'd) */
+};
+
+/* Seconds since some fixed point. */
+static double now(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec/1e9;
+}
+
+/*
+** Record an error, formatted, unless one is recorded already.  The message
+** is printed at the end, after "sqlite-upsert: ".  Exit status 1.
+*/
+static void cliError(Cli *p, const char *zFmt, ...){
+  va_list ap;
+  if( p->rc ) return;
+  va_start(ap, zFmt);
+  p->zErr = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  p->rc = 1;
+}
+
+/* Record "out of memory". */
+static void cliNomem(Cli *p){
+  cliError(p, "out of memory");
+}
+
+/*
+** The position of the current record, for messages: "data.csv:12" for a
+** line-based format, "data.json:$[3]" for an element of a JSON array.
+** Written into zOut, nOut bytes.
+*/
+static void cliPos(Cli *p, char *zOut, int nOut){
+  if( p->eFmt==FMT_JSON ){
+    snprintf(zOut, nOut, "%s:$[%lld]", p->zName, (long long)p->iElem);
+  }else{
+    sqlite3_int64 i = p->iRecLine ? p->iRecLine : p->iLine;
+    snprintf(zOut, nOut, "%s:%lld", p->zName, (long long)i);
+  }
+}
+
+/* Record an error at the position of the current record. */
+static void cliErrorAt(Cli *p, const char *zFmt, ...){
+  va_list ap;
+  char zPos[300];
+  char *zMsg;
+  if( p->rc ) return;
+  cliPos(p, zPos, sizeof(zPos));
+  va_start(ap, zFmt);
+  zMsg = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( zMsg==0 ){ cliNomem(p); return; }
+  cliError(p, "%s: %s", zPos, zMsg);
+  sqlite3_free(zMsg);
+}
+
+/* Run SQL with no result rows; on failure record the error. */
+static int cliExec(Cli *p, const char *zSql){
+  int rc;
+  if( p->rc ) return p->rc;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  if( rc!=SQLITE_OK ) cliError(p, "%s", sqlite3_errmsg(p->db));
+  return p->rc;
+}
+
+/* ---------------------------------------------------------------------
+** The current record: values appended one at a time, then bound.
+*/
+
+/* Make room for at least n values; 0 on success. */
+static int rowReserve(Cli *p, int n){
+  if( n>p->nValAlloc ){
+    int nNew = p->nValAlloc ? p->nValAlloc*2 : 16;
+    Value *aNew;
+    while( nNew<n ) nNew *= 2;
+    aNew = realloc(p->aVal, sizeof(Value)*(size_t)nNew);
+    if( aNew==0 ){ cliNomem(p); return 1; }
+    p->aVal = aNew;
+    p->nValAlloc = nNew;
+  }
+  return 0;
+}
+
+/* Copy n bytes of text into aBuf; returns their offset, or -1 on OOM. */
+static sqlite3_int64 rowText(Cli *p, const char *z, size_t n){
+  size_t iOff = p->nBuf;
+  if( p->nBuf+n+1>p->nBufAlloc ){
+    size_t nNew = p->nBufAlloc ? p->nBufAlloc*2 : 4096;
+    char *aNew;
+    while( nNew<p->nBuf+n+1 ) nNew *= 2;
+    aNew = realloc(p->aBuf, nNew);
+    if( aNew==0 ){ cliNomem(p); return -1; }
+    p->aBuf = aNew;
+    p->nBufAlloc = nNew;
+  }
+  if( n ) memcpy(p->aBuf+iOff, z, n);
+  p->aBuf[iOff+n] = 0;
+  p->nBuf += n+1;
+  return (sqlite3_int64)iOff;
+}
+
+/* Empty the current record, leaving nCol NULL values (JSON). */
+static void rowClear(Cli *p, int nCol){
+  int i;
+  p->nBuf = 0;
+  p->nVal = 0;
+  if( rowReserve(p, nCol) ) return;
+  for(i=0; i<nCol; i++) p->aVal[i].eType = SQLITE_NULL;
+  p->nVal = nCol;
+}
+
+/* The text of value i of the current record. */
+static const char *rowZ(Cli *p, int i){
+  return p->aBuf + p->aVal[i].i;
+}
+
+/* ---------------------------------------------------------------------
+** Columns
+*/
+
+/* Index of column zName (case-insensitive, as SQL names), or -1.  Tries
+** iHint first: JSON objects usually list their keys in the same order. */
+static int colFind(Cli *p, const char *zName, int iHint){
+  int i;
+  if( iHint>=0 && iHint<p->nCol
+   && sqlite3_stricmp(p->aCol[iHint].zName, zName)==0 ){
+    return iHint;
+  }
+  for(i=0; i<p->nCol; i++){
+    if( sqlite3_stricmp(p->aCol[i].zName, zName)==0 ) return i;
+  }
+  return -1;
+}
+
+/* Append a column; returns its index, or -1 on OOM. */
+static int colAdd(Cli *p, const char *zName){
+  if( p->nCol>=p->nColAlloc ){
+    int nNew = p->nColAlloc ? p->nColAlloc*2 : 16;
+    Column *aNew = realloc(p->aCol, sizeof(Column)*(size_t)nNew);
+    if( aNew==0 ){ cliNomem(p); return -1; }
+    p->aCol = aNew;
+    p->nColAlloc = nNew;
+  }
+  p->aCol[p->nCol].zName = sqlite3_mprintf("%s", zName);
+  p->aCol[p->nCol].mSeen = 0;
+  if( p->aCol[p->nCol].zName==0 ){ cliNomem(p); return -1; }
+  return p->nCol++;
+}
+
+/*
+** What CSV text z (n bytes) would be as a number: SEEN_INT for a decimal
+** integer that fits in 64 bits without a leading zero or '+', SEEN_REAL for
+** a decimal with a fraction or exponent, SEEN_TEXT otherwise.  Strict, so
+** that a column inferred INTEGER or REAL loses nothing on the way in but
+** the written form of a real ("1.50" is stored as 1.5): "007", "+1",
+** " 1", "1e999", "0x10" and "12345678901234567890" are TEXT.
+*/
+static int csvNumType(const char *z, size_t n){
+  size_t i = 0, nDigit;
+  int bReal = 0;
+  if( i<n && z[i]=='-' ) i++;
+  nDigit = i;
+  while( i<n && z[i]>='0' && z[i]<='9' ) i++;
+  nDigit = i - nDigit;
+  if( nDigit==0 ) return SEEN_TEXT;
+  if( nDigit>1 && z[i-nDigit]=='0' ) return SEEN_TEXT;
+  if( i<n && z[i]=='.' ){
+    size_t j = ++i;
+    while( i<n && z[i]>='0' && z[i]<='9' ) i++;
+    if( i==j ) return SEEN_TEXT;
+    bReal = 1;
+  }
+  if( i<n && (z[i]=='e' || z[i]=='E') ){
+    size_t j;
+    i++;
+    if( i<n && (z[i]=='+' || z[i]=='-') ) i++;
+    j = i;
+    while( i<n && z[i]>='0' && z[i]<='9' ) i++;
+    if( i==j || i-j>3 ) return SEEN_TEXT;
+    bReal = 1;
+  }
+  if( i!=n ) return SEEN_TEXT;
+  if( bReal ){
+    char zNum[400];
+    double r;
+    if( n>=sizeof(zNum) ) return SEEN_TEXT;
+    memcpy(zNum, z, n);
+    zNum[n] = 0;
+    r = strtod(zNum, 0);
+    if( r!=r || r>1.7976931348623157e308 || r< -1.7976931348623157e308 ){
+      return SEEN_TEXT;
+    }
+    return SEEN_REAL;
+  }
+  if( nDigit<19 ) return SEEN_INT;
+  if( nDigit>19 ) return SEEN_TEXT;
+  /* 19 digits: compare with the limits of a 64-bit integer */
+  return memcmp(z+(z[0]=='-'), z[0]=='-' ? "9223372036854775808"
+                                         : "9223372036854775807", 19)<=0
+         ? SEEN_INT : SEEN_TEXT;
+}
+
+/* The declared type --create gives a column seen as mSeen. */
+static const char *colType(Cli *p, int mSeen){
+  switch( mSeen ){
+    case SEEN_INT:            return "INTEGER";
+    case SEEN_REAL:
+    case SEEN_INT|SEEN_REAL:  return "REAL";
+    case 0:
+    case SEEN_TEXT:           return "TEXT";
+  }
+  /* Numbers and text: CSV text stays text.  JSON values keep their types
+  ** in a column with no affinity. */
+  return p->eFmt==FMT_CSV || p->eFmt==FMT_TSV ? "TEXT" : "";
+}
+
+/* ---------------------------------------------------------------------
+** Setup: the table (checked, or created), the virtual table, the INSERT.
+*/
+
+/* Append the comma-separated names of zList to pStr as "(\"a\",\"b\")".
+** An empty name is an error naming zFlag.  0 on success. */
+static int appendList(Cli *p, sqlite3_str *pStr, const char *zFlag,
+                      const char *zList){
+  const char *z = zList;
+  sqlite3_str_appendchar(pStr, 1, '(');
+  while( *zList ){
+    const char *zEnd = strchr(z, ',');
+    int n = zEnd ? (int)(zEnd-z) : (int)strlen(z);
+    if( n==0 ){
+      cliError(p, "--%s: an empty column name in '%s'", zFlag, zList);
+      return 1;
+    }
+    sqlite3_str_appendf(pStr, "%s\"%.*w\"", z==zList ? "" : ",", n, z);
+    if( zEnd==0 ) break;
+    z = zEnd+1;
+  }
+  sqlite3_str_appendchar(pStr, 1, ')');
+  return 0;
+}
+
+/* 1 if zName is one of the comma-separated names of zList. */
+static int inList(const char *zList, const char *zName){
+  size_t nName = strlen(zName);
+  while( zList ){
+    const char *zEnd = strchr(zList, ',');
+    size_t n = zEnd ? (size_t)(zEnd-zList) : strlen(zList);
+    if( n==nName && sqlite3_strnicmp(zList, zName, (int)n)==0 ) return 1;
+    zList = zEnd ? zEnd+1 : 0;
+  }
+  return 0;
+}
+
+/* CREATE TABLE for --create: the input's columns with the types seen, the
+** key columns NOT NULL and the PRIMARY KEY. */
+static void createTable(Cli *p){
+  sqlite3_str *pStr;
+  char *zSql;
+  const char *z;
+  int i;
+  if( p->zKey==0 || p->zKey[0]==0 ){
+    cliError(p, "no such table: '%s' (--create needs --key to create it)",
+             p->zTable);
+    return;
+  }
+  /* Every key column must be a column of the input. */
+  for(z=p->zKey; z; ){
+    const char *zEnd = strchr(z, ',');
+    int n = zEnd ? (int)(zEnd-z) : (int)strlen(z);
+    char *zName = sqlite3_mprintf("%.*s", n, z);
+    if( zName==0 ){ cliNomem(p); return; }
+    if( n==0 || colFind(p, zName, -1)<0 ){
+      cliError(p, "--key: '%s' is not a column of %s", zName, p->zName);
+    }
+    sqlite3_free(zName);
+    if( p->rc ) return;
+    z = zEnd ? zEnd+1 : 0;
+  }
+  pStr = sqlite3_str_new(p->db);
+  sqlite3_str_appendf(pStr, "CREATE TABLE \"%w\"(", p->zTable);
+  for(i=0; i<p->nCol; i++){
+    const char *zType = colType(p, p->aCol[i].mSeen);
+    sqlite3_str_appendf(pStr, "%s\"%w\"%s%s%s", i ? ", " : "",
+        p->aCol[i].zName, zType[0] ? " " : "", zType,
+        inList(p->zKey, p->aCol[i].zName) ? " NOT NULL" : "");
+  }
+  sqlite3_str_appendall(pStr, ", PRIMARY KEY");
+  appendList(p, pStr, "key", p->zKey);
+  sqlite3_str_appendall(pStr, ")");
+  zSql = sqlite3_str_finish(pStr);
+  if( zSql==0 ){ cliNomem(p); return; }
+  cliExec(p, zSql);
+  sqlite3_free(zSql);
+}
+
+/* Check that the table has every column of the input, and that none of
+** them is generated. */
+static void checkColumns(Cli *p){
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_str *pMissing;
+  char *zMissing;
+  int i, nMissing = 0;
+  int rc = sqlite3_prepare_v2(p->db,
+      "SELECT hidden FROM pragma_table_xinfo(?1) WHERE name=?2 COLLATE NOCASE",
+      -1, &pStmt, 0);
+  if( rc!=SQLITE_OK ){ cliError(p, "%s", sqlite3_errmsg(p->db)); return; }
+  pMissing = sqlite3_str_new(p->db);
+  sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
+  for(i=0; i<p->nCol && p->rc==0; i++){
+    sqlite3_bind_text(pStmt, 2, p->aCol[i].zName, -1, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+      sqlite3_str_appendf(pMissing, "%s'%s'", nMissing ? ", " : "",
+                          p->aCol[i].zName);
+      nMissing++;
+    }else if( sqlite3_column_int(pStmt, 0)>=2 ){
+      cliError(p, "column '%s' of table '%s' is generated: it cannot be "
+               "written", p->aCol[i].zName, p->zTable);
+    }
+    sqlite3_reset(pStmt);
+  }
+  sqlite3_finalize(pStmt);
+  zMissing = sqlite3_str_finish(pMissing);
+  if( nMissing ){
+    cliError(p, "table '%s' has no column%s %s (named in %s)", p->zTable,
+             nMissing>1 ? "s" : "", zMissing ? zMissing : "", p->zName);
+  }
+  sqlite3_free(zMissing);
+}
+
+/*
+** Once the input's columns are known: create or check the table, create
+** the virtual table over it and prepare the INSERT.
+*/
+static void cliSetup(Cli *p){
+  sqlite3_str *pStr;
+  char *zSql;
+  int i;
+  if( p->rc ) return;
+  if( p->nCol==0 ){
+    cliError(p, "%s: no columns: %s", p->zName,
+             p->eFmt==FMT_CSV || p->eFmt==FMT_TSV ? "the header is empty"
+                                                  : "no object has a key");
+    return;
+  }
+  if( p->bTableExists ) checkColumns(p);
+  else createTable(p);
+  if( p->rc ) return;
+
+  pStr = sqlite3_str_new(p->db);
+  sqlite3_str_appendf(pStr,
+      "CREATE VIRTUAL TABLE temp.\"" VTAB "\" USING upsert_into(\"%w\", "
+      "columns=(", p->zTable);
+  for(i=0; i<p->nCol; i++){
+    sqlite3_str_appendf(pStr, "%s\"%w\"", i ? "," : "", p->aCol[i].zName);
+  }
+  sqlite3_str_appendall(pStr, ")");
+  if( p->zKey ){
+    sqlite3_str_appendall(pStr, ", key=");
+    if( appendList(p, pStr, "key", p->zKey) ) goto done;
+  }
+  if( p->zUpdate ){
+    sqlite3_str_appendall(pStr, ", update=");
+    if( appendList(p, pStr, "update", p->zUpdate) ) goto done;
+  }
+  if( p->zKeep ){
+    sqlite3_str_appendall(pStr, ", keep=");
+    if( appendList(p, pStr, "keep", p->zKeep) ) goto done;
+  }
+  if( p->zNulls ) sqlite3_str_appendf(pStr, ", nulls=%s", p->zNulls);
+  sqlite3_str_appendall(pStr, ")");
+done:
+  zSql = sqlite3_str_finish(pStr);
+  if( zSql==0 ){ cliNomem(p); return; }
+  cliExec(p, zSql);
+  sqlite3_free(zSql);
+  if( p->rc ) return;
+
+  pStr = sqlite3_str_new(p->db);
+  sqlite3_str_appendall(pStr, "INSERT INTO temp.\"" VTAB "\" VALUES(");
+  for(i=0; i<p->nCol; i++) sqlite3_str_appendall(pStr, i ? ",?" : "?");
+  sqlite3_str_appendall(pStr, ")");
+  zSql = sqlite3_str_finish(pStr);
+  if( zSql==0 ){ cliNomem(p); return; }
+  if( sqlite3_prepare_v2(p->db, zSql, -1, &p->pIns, 0)!=SQLITE_OK ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+  }
+  sqlite3_free(zSql);
+}
+
+/* ---------------------------------------------------------------------
+** Writing rows, batches, progress
+*/
+
+/* Show progress on standard error, if it is a terminal and the run has
+** lasted a while.  iPart/nPart is how far through the input it is (nPart
+** 0: unknown). */
+static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
+  double t;
+  if( !p->bTty ) return;
+  t = now();
+  if( t<p->tNext ) return;
+  p->tNext = t + PROGRESS_EVERY;
+  if( t-p->tStart<PROGRESS_DELAY ) return;
+  fprintf(stderr, "\r%lld rows, %.0f rows/s", (long long)p->nRow,
+          p->nRow/(t-p->tStart));
+  if( nPart>0 ) fprintf(stderr, ", %d%%", (int)(100*iPart/nPart));
+  fprintf(stderr, "   ");
+  fflush(stderr);
+  p->bShown = 1;
+}
+
+/* Commit the rows so far and begin the next batch. */
+static void cliCommitBatch(Cli *p){
+  if( cliExec(p, "COMMIT") ) return;
+  p->bTxn = 0;
+  p->nRowDone = p->nRow;
+  cliPos(p, p->zDonePos, sizeof(p->zDonePos));
+  if( cliExec(p, "BEGIN IMMEDIATE") ) return;
+  p->bTxn = 1;
+}
+
+/* Write the current record: bind its values, step, reset. */
+static void cliWriteRow(Cli *p){
+  int i, rc;
+  for(i=0; i<p->nCol; i++){
+    Value *pVal = &p->aVal[i];
+    switch( pVal->eType ){
+      case SQLITE_INTEGER:
+        sqlite3_bind_int64(p->pIns, i+1, pVal->i);
+        break;
+      case SQLITE_FLOAT:
+        sqlite3_bind_double(p->pIns, i+1, pVal->r);
+        break;
+      case SQLITE_TEXT:
+        sqlite3_bind_text64(p->pIns, i+1, rowZ(p, i),
+                            (sqlite3_uint64)pVal->n, SQLITE_STATIC,
+                            SQLITE_UTF8);
+        break;
+      default:
+        sqlite3_bind_null(p->pIns, i+1);
+        break;
+    }
+  }
+  sqlite3_step(p->pIns);
+  rc = sqlite3_reset(p->pIns);
+  if( rc!=SQLITE_OK ){
+    cliErrorAt(p, "%s", sqlite3_errmsg(p->db));
+    return;
+  }
+  p->nRow++;
+  if( p->nBatch && p->nRow%p->nBatch==0 ) cliCommitBatch(p);
+}
+
+/* ---------------------------------------------------------------------
+** CSV and TSV, with libcsv
+*/
+
+/* libcsv: no character is a space, so spaces around unquoted fields are
+** kept (RFC 4180), and text after a closing quote is an error. */
+static int csvNoSpace(unsigned char c){
+  (void)c;
+  return 0;
+}
+
+/* libcsv: end of a field.  z is NULL for an empty unquoted field. */
+static void csvField(void *z, size_t n, void *pArg){
+  Cli *p = (Cli*)pArg;
+  Value *pVal;
+  if( p->rc ) return;
+  if( p->iRecLine==0 ) p->iRecLine = p->iLine;
+  if( rowReserve(p, p->nVal+1) ) return;
+  pVal = &p->aVal[p->nVal++];
+  if( z==0 ){
+    pVal->eType = SQLITE_NULL;
+  }else{
+    pVal->eType = SQLITE_TEXT;
+    pVal->n = (sqlite3_int64)n;
+    pVal->i = rowText(p, (const char*)z, n);
+  }
+}
+
+/* The header record: the columns. */
+static void csvHeader(Cli *p){
+  int i;
+  if( p->nCol ) return;            /* second pass: known already */
+  for(i=0; i<p->nVal && p->rc==0; i++){
+    const char *zName;
+    if( p->aVal[i].eType==SQLITE_NULL || p->aVal[i].n==0 ){
+      cliErrorAt(p, "column %d of the header has no name", i+1);
+      return;
+    }
+    zName = rowZ(p, i);
+    if( (sqlite3_int64)strlen(zName)!=p->aVal[i].n ){
+      cliErrorAt(p, "column %d of the header holds a NUL byte", i+1);
+      return;
+    }
+    if( colFind(p, zName, -1)>=0 ){
+      cliErrorAt(p, "column '%s' appears twice in the header", zName);
+      return;
+    }
+    colAdd(p, zName);
+  }
+}
+
+/* libcsv: end of a record. */
+static void csvRecord(int c, void *pArg){
+  Cli *p = (Cli*)pArg;
+  int i;
+  (void)c;
+  if( p->rc==0 ){
+    if( !p->bHeader ){
+      csvHeader(p);
+      p->bHeader = 1;
+      if( !p->bInfer ) cliSetup(p);
+    }else if( p->nVal!=p->nCol ){
+      cliErrorAt(p, "%d field%s, but the header has %d", p->nVal,
+                 p->nVal==1 ? "" : "s", p->nCol);
+    }else if( p->bInfer ){
+      for(i=0; i<p->nCol; i++){
+        if( p->aVal[i].eType==SQLITE_TEXT ){
+          p->aCol[i].mSeen |= csvNumType(rowZ(p, i), (size_t)p->aVal[i].n);
+        }
+      }
+    }else{
+      cliWriteRow(p);
+      if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nIn, p->szIn);
+    }
+  }
+  p->nVal = 0;
+  p->nBuf = 0;
+  p->iRecLine = 0;
+}
+
+/* Describe a libcsv parse error at the parser's state. */
+static void csvParseError(Cli *p, struct csv_parser *pCsv){
+  if( csv_error(pCsv)!=CSV_EPARSE ){
+    cliErrorAt(p, "%s", csv_strerror(csv_error(pCsv)));
+  }else if( pCsv->pstate==3 /* FIELD_MIGHT_HAVE_ENDED */ ){
+    cliError(p, "%s:%lld: malformed %s: a character after the closing "
+             "quote of a field (a quote inside a quoted field is written "
+             "\"\")", p->zName, (long long)p->iLine,
+             p->eFmt==FMT_TSV ? "TSV" : "CSV");
+  }else{
+    cliError(p, "%s:%lld: malformed %s: a quote inside an unquoted field "
+             "(quote the field and double the quote)", p->zName,
+             (long long)p->iLine, p->eFmt==FMT_TSV ? "TSV" : "CSV");
+  }
+}
+
+/* 1 if z[0..n) holds only line ends. */
+static int isBlankLine(const char *z, size_t n){
+  size_t i;
+  for(i=0; i<n; i++){
+    if( z[i]!='\n' && z[i]!='\r' ) return 0;
+  }
+  return 1;
+}
+
+/*
+** One pass over a CSV or TSV input: the header, then every record, either
+** to find the columns' types (bInfer) or to write them.  The input is fed
+** to libcsv a line at a time so that each record knows its first line.
+*/
+static void csvRun(Cli *p, int bInfer){
+  struct csv_parser csv;
+  int bFirst = 1;
+  if( csv_init(&csv, CSV_STRICT|CSV_STRICT_FINI|CSV_EMPTY_IS_NULL) ){
+    cliNomem(p);
+    return;
+  }
+  csv_set_space_func(&csv, csvNoSpace);
+  csv_set_blk_size(&csv, 64*1024);
+  if( p->eFmt==FMT_TSV ) csv_set_delim(&csv, '\t');
+  p->bInfer = bInfer;
+  p->bHeader = 0;
+  p->nVal = 0;
+  p->nBuf = 0;
+  p->iLine = 1;
+  p->iRecLine = 0;
+  p->nIn = 0;
+  while( p->rc==0 ){
+    size_t n = fread(p->aChunk, 1, CHUNK, p->in);
+    const char *z = p->aChunk;
+    const char *zEnd = z + n;
+    if( n==0 ){
+      if( ferror(p->in) ){
+        cliError(p, "%s: %s", p->zName, strerror(errno));
+      }
+      break;
+    }
+    if( bFirst ){
+      bFirst = 0;
+      if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) z += 3;
+    }
+    while( z<zEnd && p->rc==0 ){
+      const char *zNl = memchr(z, '\n', (size_t)(zEnd-z));
+      size_t nSeg = zNl ? (size_t)(zNl+1-z) : (size_t)(zEnd-z);
+      size_t nDone;
+      if( p->iRecLine==0 && !isBlankLine(z, nSeg) ) p->iRecLine = p->iLine;
+      nDone = csv_parse(&csv, z, nSeg, csvField, csvRecord, p);
+      if( nDone!=nSeg && p->rc==0 ) csvParseError(p, &csv);
+      z += nSeg;
+      if( zNl ) p->iLine++;
+    }
+    p->nIn += (sqlite3_int64)n;
+  }
+  if( p->rc==0 ){
+    if( csv_fini(&csv, csvField, csvRecord, p) && p->rc==0 ){
+      cliErrorAt(p, "malformed %s: a quoted field is not closed by the end "
+                 "of the input", p->eFmt==FMT_TSV ? "TSV" : "CSV");
+    }
+  }
+  if( p->rc==0 && !p->bHeader ){
+    cliError(p, "%s: empty input: no header row", p->zName);
+  }
+  csv_free(&csv);
+}
+
+/* ---------------------------------------------------------------------
+** JSON and JSON lines, with json_each()
+*/
+
+/* Which SEEN_* a json_each() type name is. */
+static int jsonSeen(const char *zType){
+  if( zType==0 || strcmp(zType, "null")==0 ) return 0;
+  if( strcmp(zType, "integer")==0 || strcmp(zType, "true")==0
+   || strcmp(zType, "false")==0 ){
+    return SEEN_INT;
+  }
+  if( strcmp(zType, "real")==0 ) return SEEN_REAL;
+  return SEEN_TEXT;
+}
+
+/* Key zKey of an object: in the inference pass add it to the columns (if
+** new) with the type seen; otherwise copy its value, column iValCol of
+** pStmt, into the current record.  *piHint is the column of the previous
+** key, and is set to this one's. */
+static void jsonKey(Cli *p, const char *zKey, sqlite3_stmt *pStmt,
+                    int iValCol, const char *zType, int *piHint){
+  int iCol;
+  if( zKey==0 ) return;
+  iCol = colFind(p, zKey, *piHint+1);
+  if( p->bInfer ){
+    if( zKey[0]==0 ){
+      cliErrorAt(p, "an empty key");
+      return;
+    }
+    if( iCol<0 ) iCol = colAdd(p, zKey);
+    if( iCol<0 ) return;
+    p->aCol[iCol].mSeen |= jsonSeen(zType);
+  }else if( iCol>=0 ){
+    Value *pVal = &p->aVal[iCol];
+    pVal->eType = sqlite3_column_type(pStmt, iValCol);
+    switch( pVal->eType ){
+      case SQLITE_INTEGER:
+        pVal->i = sqlite3_column_int64(pStmt, iValCol);
+        break;
+      case SQLITE_FLOAT:
+        pVal->r = sqlite3_column_double(pStmt, iValCol);
+        break;
+      case SQLITE_NULL:
+        break;
+      default: {
+        const char *z = (const char*)sqlite3_column_text(pStmt, iValCol);
+        pVal->eType = SQLITE_TEXT;
+        pVal->n = sqlite3_column_bytes(pStmt, iValCol);
+        pVal->i = rowText(p, z ? z : "", (size_t)pVal->n);
+        break;
+      }
+    }
+  }
+  *piHint = iCol;
+}
+
+/* The JSON type of the text bound to ?1 of pType, for messages. */
+static const char *jsonTypeOf(Cli *p, sqlite3_stmt *pType,
+                              const char *z, size_t n){
+  const char *zType = "?";
+  sqlite3_bind_text64(pType, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
+                      SQLITE_UTF8);
+  if( sqlite3_step(pType)==SQLITE_ROW ){
+    zType = (const char*)sqlite3_column_text(pType, 0);
+    if( zType==0 ) zType = "?";
+  }
+  return zType;
+}
+
+/* Hint for a JSON text that will not parse as one document. */
+static const char *jsonHint(Cli *p, const char *z, size_t n){
+  size_t i = 0;
+  while( i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r' || z[i]=='\n') ) i++;
+  if( p->eFmt==FMT_JSON && i<n && z[i]=='{' ){
+    return " (one object per line? give --jsonl)";
+  }
+  return "";
+}
+
+/* One line of JSON lines: an object, or a blank line (skipped). */
+static void jsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
+                      const char *z, size_t n){
+  int rc, nKey = 0, iHint = -1;
+  size_t i;
+  for(i=0; i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r'); i++){}
+  if( i==n ) return;
+  p->iRecLine = p->iLine;
+  if( !p->bInfer ) rowClear(p, p->nCol);
+  sqlite3_bind_text64(pEach, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
+                      SQLITE_UTF8);
+  while( p->rc==0 && (rc = sqlite3_step(pEach))==SQLITE_ROW ){
+    if( sqlite3_column_type(pEach, 0)!=SQLITE_TEXT ) break;
+    jsonKey(p, (const char*)sqlite3_column_text(pEach, 0), pEach, 1,
+            (const char*)sqlite3_column_text(pEach, 2), &iHint);
+    nKey++;
+  }
+  rc = sqlite3_reset(pEach);
+  if( p->rc ) return;
+  if( rc!=SQLITE_OK ){
+    cliErrorAt(p, "not valid JSON");
+    return;
+  }
+  if( nKey==0 ){
+    /* No key: an empty object, or no object at all */
+    const char *zType = jsonTypeOf(p, pType, z, n);
+    if( strcmp(zType, "object")!=0 ){
+      cliErrorAt(p, "not a JSON object (%s)", zType);
+    }
+    sqlite3_reset(pType);
+  }
+  if( p->rc==0 && !p->bInfer ){
+    cliWriteRow(p);
+    if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nIn, p->szIn);
+  }
+}
+
+/* One pass over a JSON lines input: find the columns and their types
+** (bInfer), or write the rows. */
+static void jsonlRun(Cli *p, int bInfer){
+  sqlite3_stmt *pEach = 0, *pType = 0;
+  size_t nHave = 0;               /* bytes of a partial line at aChunk */
+  int bFirst = 1;
+  if( sqlite3_prepare_v2(p->db, "SELECT key, value, type FROM json_each(?1)",
+                         -1, &pEach, 0)
+   || sqlite3_prepare_v2(p->db, "SELECT json_type(?1)", -1, &pType, 0) ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+  }
+  p->bInfer = bInfer;
+  p->iLine = 1;
+  p->nIn = 0;
+  while( p->rc==0 ){
+    size_t n, iStart = 0, i;
+    if( nHave==p->nChunkAlloc ){
+      /* A line longer than the buffer: grow it. */
+      char *aNew = realloc(p->aChunk, p->nChunkAlloc*2);
+      if( aNew==0 ){ cliNomem(p); break; }
+      p->aChunk = aNew;
+      p->nChunkAlloc *= 2;
+    }
+    n = fread(p->aChunk+nHave, 1, p->nChunkAlloc-nHave, p->in);
+    if( n==0 ){
+      if( ferror(p->in) ) cliError(p, "%s: %s", p->zName, strerror(errno));
+      else if( nHave ) jsonlLine(p, pEach, pType, p->aChunk, nHave);
+      break;
+    }
+    p->nIn += (sqlite3_int64)n;
+    if( bFirst ){
+      bFirst = 0;
+      if( n>=3 && memcmp(p->aChunk, "\xEF\xBB\xBF", 3)==0 ) iStart = 3;
+    }
+    n += nHave;
+    for(i=iStart; i<n && p->rc==0; i++){
+      if( p->aChunk[i]=='\n' ){
+        jsonlLine(p, pEach, pType, p->aChunk+iStart, i-iStart);
+        p->iLine++;
+        iStart = i+1;
+      }
+    }
+    nHave = n - iStart;
+    memmove(p->aChunk, p->aChunk+iStart, nHave);
+  }
+  sqlite3_finalize(pEach);
+  sqlite3_finalize(pType);
+}
+
+/* Read the whole input into a buffer (malloc'd, *pn bytes, with a
+** nul after them), without a leading BOM.  NULL on error. */
+static char *readAll(Cli *p, size_t *pn){
+  size_t nAlloc = CHUNK, n = 0;
+  char *z = malloc(nAlloc);
+  while( z ){
+    size_t nGot;
+    if( n+1>=nAlloc ){
+      char *zNew = realloc(z, nAlloc*2);
+      if( zNew==0 ){ free(z); z = 0; break; }
+      z = zNew;
+      nAlloc *= 2;
+    }
+    nGot = fread(z+n, 1, nAlloc-n-1, p->in);
+    if( nGot==0 ){
+      if( ferror(p->in) ){
+        cliError(p, "%s: %s", p->zName, strerror(errno));
+        free(z);
+        return 0;
+      }
+      break;
+    }
+    n += nGot;
+  }
+  if( z==0 ){ cliNomem(p); return 0; }
+  z[n] = 0;
+  if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ){
+    memmove(z, z+3, n-3+1);
+    n -= 3;
+  }
+  *pn = n;
+  return z;
+}
+
+/*
+** A JSON input: an array of objects.  Read whole; one pass with
+** json_each() finds the columns and their types and checks that every
+** element is an object, a second one writes the rows.
+*/
+static void jsonRun(Cli *p){
+  sqlite3_stmt *pStmt = 0, *pType = 0;
+  size_t n = 0;
+  char *z = readAll(p, &n);
+  sqlite3_int64 nElem = 0, iPrev = -1;
+  int rc, iHint = -1, bPending = 0;
+  const char *zType;
+  if( z==0 ) return;
+  p->nIn = (sqlite3_int64)n;
+  if( sqlite3_prepare_v2(p->db, "SELECT json_type(?1), json_array_length(?1)",
+                         -1, &pType, 0) ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+    goto done;
+  }
+  sqlite3_bind_text64(pType, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
+  if( sqlite3_step(pType)!=SQLITE_ROW ){
+    cliError(p, "%s: not valid JSON%s", p->zName, jsonHint(p, z, n));
+    goto done;
+  }
+  zType = (const char*)sqlite3_column_text(pType, 0);
+  if( zType==0 || strcmp(zType, "array")!=0 ){
+    cliError(p, "%s: not a JSON array of objects: the top level is %s %s%s",
+             p->zName, zType && zType[0]=='o' ? "an" : "a",
+             zType ? zType : "?",
+             zType && zType[0]=='o' ? " (one per line? give --jsonl)" : "");
+    goto done;
+  }
+  nElem = sqlite3_column_int64(pType, 1);
+  sqlite3_reset(pType);
+
+  /* Pass 1: columns, their types, and every element an object. */
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT r.key, r.type, j.key, j.value, j.type FROM json_each(?1) AS r "
+      "LEFT JOIN json_each(CASE r.type WHEN 'object' THEN r.value END) AS j",
+      -1, &pStmt, 0);
+  if( rc!=SQLITE_OK ){ cliError(p, "%s", sqlite3_errmsg(p->db)); goto done; }
+  sqlite3_bind_text64(pStmt, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
+  p->bInfer = 1;
+  while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
+    p->iElem = sqlite3_column_int64(pStmt, 0);
+    zType = (const char*)sqlite3_column_text(pStmt, 1);
+    if( zType==0 || strcmp(zType, "object")!=0 ){
+      cliErrorAt(p, "not a JSON object (%s)", zType ? zType : "?");
+      break;
+    }
+    jsonKey(p, (const char*)sqlite3_column_text(pStmt, 2), pStmt, 3,
+            (const char*)sqlite3_column_text(pStmt, 4), &iHint);
+  }
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ){
+    cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
+  }
+  cliSetup(p);
+
+  /* Pass 2: the rows.  A row is complete when the element index moves. */
+  p->bInfer = 0;
+  iHint = -1;
+  while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
+    sqlite3_int64 iElem = sqlite3_column_int64(pStmt, 0);
+    if( iElem!=iPrev ){
+      if( bPending ){
+        cliWriteRow(p);
+        if( p->rc ) break;
+        if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nRow, nElem);
+      }
+      p->iElem = iPrev = iElem;
+      rowClear(p, p->nCol);
+      bPending = 1;
+      iHint = -1;
+    }
+    jsonKey(p, (const char*)sqlite3_column_text(pStmt, 2), pStmt, 3,
+            (const char*)sqlite3_column_text(pStmt, 4), &iHint);
+  }
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ){
+    cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
+  }
+  if( bPending ) cliWriteRow(p);
+done:
+  sqlite3_finalize(pStmt);
+  sqlite3_finalize(pType);
+  free(z);
+}
+
+/* ---------------------------------------------------------------------
+** Command line
+*/
+
+static const char zUsage[] =
+"usage: sqlite-upsert DB TABLE [FILE|-] [options]\n"
+"\n"
+"Insert every record of FILE (standard input if '-' or none) into TABLE of\n"
+"the SQLite database DB, or update the row with the same key: a bulk\n"
+"upsert, through the upsert_into extension (compiled in).\n"
+"\n"
+"Input:\n"
+"  --csv, --tsv      comma- or tab-separated values; the first row names\n"
+"                    the columns.  RFC 4180 quoting (\"a, b\",\n"
+"                    \"say \"\"hi\"\"\", newlines inside quotes); an empty\n"
+"                    unquoted field is NULL, \"\" is the empty string; text\n"
+"                    takes the column's affinity (\"42\" into an INTEGER\n"
+"                    column is 42)\n"
+"  --json            an array of objects: [{\"id\": 1, \"a\": \"x\"}, ...]\n"
+"  --jsonl           one object per line (JSON lines, NDJSON)\n"
+"                    JSON values keep their types; the columns are the keys\n"
+"                    of all the objects, and a key an object lacks is NULL\n"
+"  Without one of these, the format comes from FILE's extension: .csv,\n"
+"  .tsv or .tab, .json, .jsonl or .ndjson.  A UTF-8 BOM is skipped.\n"
+"\n"
+"Upsert:\n"
+"  --key a,b         the conflict target: the PRIMARY KEY (default) or the\n"
+"                    columns of a UNIQUE index\n"
+"  --update a,b      columns overwritten when the key exists (default: every\n"
+"                    non-key column of the input); --update '' inserts new\n"
+"                    keys only and leaves existing rows alone\n"
+"  --keep a,b        columns written for new rows only, never overwritten\n"
+"  --nulls keep      a NULL means \"not given\": a new row gets the column's\n"
+"                    DEFAULT, an existing row keeps its value\n"
+"                    (default: --nulls overwrite)\n"
+"  Columns of TABLE that the input does not name are left alone.\n"
+"\n"
+"Table:\n"
+"  --create          create TABLE if it does not exist: the input's columns,\n"
+"                    typed INTEGER, REAL or TEXT from all the values seen,\n"
+"                    PRIMARY KEY (--key, which --create then needs).  The\n"
+"                    input is read twice.  Without --create a missing table\n"
+"                    or a column TABLE lacks is an error.\n"
+"\n"
+"Transactions:\n"
+"  --batch N         commit every N rows; on an error, says which rows were\n"
+"                    committed.  Default: the whole input is one transaction,\n"
+"                    so any error leaves the database as it was.\n"
+"\n"
+"  -h, --help        this help\n"
+"\n"
+"At the end: \"inserted N, updated M, skipped K in T s\" on standard output.\n"
+"Errors name the record, \"file:line: what\" ($[i] for an element of a JSON\n"
+"array), and the exit status is 1 (2 for a usage error).  Progress (rows,\n"
+"rows/s, percent) goes to standard error when it is a terminal.\n"
+"\n"
+"Examples:\n"
+"  sqlite-upsert shop.db products products.csv\n"
+"  sqlite-upsert shop.db users users.jsonl --key email --keep created_at\n"
+"  sqlite-upsert shop.db prices prices.tsv --update price --batch 100000\n"
+"  sqlite-upsert shop.db stock - --csv --nulls keep < partial.csv\n"
+"  curl -s https://example.com/items.json |\n"
+"    sqlite-upsert new.db items --json --create --key id\n";
+
+/* A usage error: message, pointer to --help, exit status 2. */
+static int usageError(const char *zFmt, ...){
+  va_list ap;
+  fprintf(stderr, PROG ": ");
+  va_start(ap, zFmt);
+  vfprintf(stderr, zFmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n" PROG ": try '" PROG " --help'\n");
+  return 2;
+}
+
+/* The format FILE's name implies, or FMT_NONE. */
+static int formatOfName(const char *zFile){
+  static const struct { const char *zExt; int eFmt; } aExt[] = {
+    { ".csv", FMT_CSV }, { ".tsv", FMT_TSV }, { ".tab", FMT_TSV },
+    { ".json", FMT_JSON }, { ".jsonl", FMT_JSONL }, { ".ndjson", FMT_JSONL },
+  };
+  size_t n = strlen(zFile), i;
+  for(i=0; i<sizeof(aExt)/sizeof(aExt[0]); i++){
+    size_t nExt = strlen(aExt[i].zExt);
+    if( n>nExt && sqlite3_stricmp(zFile+n-nExt, aExt[i].zExt)==0 ){
+      return aExt[i].eFmt;
+    }
+  }
+  return FMT_NONE;
+}
+
+/*
+** Parse the command line into p.  Returns -1 to go on, or an exit status
+** (0 after --help, 2 after a usage error).
+*/
+static int cliArgs(Cli *p, int argc, char **argv){
+  static const struct { const char *zName; int eFmt; } aFmt[] = {
+    { "csv", FMT_CSV }, { "tsv", FMT_TSV },
+    { "json", FMT_JSON }, { "jsonl", FMT_JSONL },
+  };
+  const char *azPos[3];
+  int nPos = 0, i, bOpts = 1;
+  for(i=1; i<argc; i++){
+    const char *z = argv[i];
+    const char *zVal = 0;
+    char zFlag[32];
+    size_t k;
+    if( !bOpts || z[0]!='-' || z[1]==0 ){
+      if( nPos==3 ) return usageError("unexpected argument '%s'", z);
+      azPos[nPos++] = z;
+      continue;
+    }
+    if( strcmp(z, "--")==0 ){ bOpts = 0; continue; }
+    if( strcmp(z, "-h")==0 || strcmp(z, "--help")==0 || strcmp(z, "-help")==0 ){
+      fputs(zUsage, stdout);
+      return 0;
+    }
+    if( z[1]=='-' ) z++;
+    z++;
+    /* --flag=value or --flag value */
+    k = strcspn(z, "=");
+    if( k>=sizeof(zFlag) ) return usageError("unknown option '%s'", argv[i]);
+    memcpy(zFlag, z, k);
+    zFlag[k] = 0;
+    if( z[k]=='=' ) zVal = z+k+1;
+    for(k=0; k<sizeof(aFmt)/sizeof(aFmt[0]); k++){
+      if( strcmp(zFlag, aFmt[k].zName)==0 ) break;
+    }
+    if( k<sizeof(aFmt)/sizeof(aFmt[0]) ){
+      if( zVal ) return usageError("--%s takes no value", zFlag);
+      if( p->eFmt && p->eFmt!=aFmt[k].eFmt ){
+        return usageError("more than one format given");
+      }
+      p->eFmt = aFmt[k].eFmt;
+      continue;
+    }
+    if( strcmp(zFlag, "create")==0 ){
+      if( zVal ) return usageError("--create takes no value");
+      p->bCreate = 1;
+      continue;
+    }
+    if( strcmp(zFlag, "key") && strcmp(zFlag, "update") && strcmp(zFlag, "keep")
+     && strcmp(zFlag, "nulls") && strcmp(zFlag, "batch") ){
+      return usageError("unknown option '%s'", argv[i]);
+    }
+    if( zVal==0 ){
+      if( i+1>=argc ) return usageError("--%s needs a value", zFlag);
+      zVal = argv[++i];
+    }
+    if( strcmp(zFlag, "key")==0 ){
+      if( zVal[0]==0 ) return usageError("--key needs at least one column");
+      p->zKey = zVal;
+    }else if( strcmp(zFlag, "update")==0 ){
+      p->zUpdate = zVal;
+    }else if( strcmp(zFlag, "keep")==0 ){
+      p->zKeep = zVal;
+    }else if( strcmp(zFlag, "nulls")==0 ){
+      if( strcmp(zVal, "keep") && strcmp(zVal, "overwrite") ){
+        return usageError("--nulls is 'keep' or 'overwrite', not '%s'", zVal);
+      }
+      p->zNulls = zVal;
+    }else{
+      char *zEnd = 0;
+      long long n;
+      errno = 0;
+      n = strtoll(zVal, &zEnd, 10);
+      if( zVal[0]<'0' || zVal[0]>'9' || *zEnd || errno || n<1 ){
+        return usageError("--batch needs a number of rows, 1 or more, "
+                          "not '%s'", zVal);
+      }
+      p->nBatch = n;
+    }
+  }
+  if( nPos<2 ) return usageError("needs a database and a table");
+  if( p->zUpdate && p->zKeep ){
+    return usageError("--update and --keep cannot be used together");
+  }
+  p->zDb = azPos[0];
+  p->zTable = azPos[1];
+  p->zFile = nPos>2 ? azPos[2] : "-";
+  if( p->eFmt==FMT_NONE ){
+    if( strcmp(p->zFile, "-")==0 ){
+      return usageError("give the format of standard input: --csv, --tsv, "
+                        "--json or --jsonl");
+    }
+    p->eFmt = formatOfName(p->zFile);
+    if( p->eFmt==FMT_NONE ){
+      return usageError("cannot tell the format of '%s' from its name: give "
+                        "--csv, --tsv, --json or --jsonl", p->zFile);
+    }
+  }
+  return -1;
+}
+
+/* Open the input; its size when it is a regular file. */
+static void cliOpenInput(Cli *p){
+  struct stat st;
+  if( strcmp(p->zFile, "-")==0 ){
+    p->in = stdin;
+    p->zName = "stdin";
+  }else{
+    p->in = fopen(p->zFile, "rb");
+    p->zName = p->zFile;
+    if( p->in==0 ){
+      cliError(p, "cannot open %s: %s", p->zFile, strerror(errno));
+      return;
+    }
+  }
+  p->szIn = -1;
+  if( fstat(fileno(p->in), &st)==0 && S_ISREG(st.st_mode) ){
+    p->szIn = (sqlite3_int64)st.st_size - (sqlite3_int64)ftello(p->in);
+  }
+  p->nChunkAlloc = CHUNK;
+  p->aChunk = malloc(p->nChunkAlloc);
+  if( p->aChunk==0 ) cliNomem(p);
+}
+
+/* For a second pass: copy standard input that is not a regular file into
+** a temporary file, which the passes then read. */
+static void cliSpool(Cli *p){
+  FILE *pTmp;
+  size_t n;
+  if( p->rc || p->szIn>=0 ) return;
+  pTmp = tmpfile();
+  if( pTmp==0 ){
+    cliError(p, "cannot create a temporary file: %s", strerror(errno));
+    return;
+  }
+  while( (n = fread(p->aChunk, 1, CHUNK, p->in))>0 ){
+    if( fwrite(p->aChunk, 1, n, pTmp)!=n ){
+      cliError(p, "cannot write a temporary file: %s", strerror(errno));
+      break;
+    }
+  }
+  if( p->rc==0 && ferror(p->in) ){
+    cliError(p, "%s: %s", p->zName, strerror(errno));
+  }
+  if( p->in!=stdin ) fclose(p->in);
+  p->in = pTmp;
+  p->szIn = (sqlite3_int64)ftello(pTmp);
+  rewind(pTmp);
+}
+
+/* Back to the start of the input, for the second pass. */
+static void cliRewind(Cli *p){
+  if( p->rc ) return;
+  if( fseeko(p->in, 0, SEEK_SET) ){
+    cliError(p, "%s: cannot read it twice: %s", p->zName, strerror(errno));
+  }
+}
+
+/* Open the database, begin the transaction and look for the table. */
+static void cliOpenDb(Cli *p){
+  sqlite3_stmt *pStmt = 0;
+  int flags = SQLITE_OPEN_READWRITE | (p->bCreate ? SQLITE_OPEN_CREATE : 0);
+  if( p->rc ) return;
+  if( p->bCreate && access(p->zDb, F_OK)!=0 && errno==ENOENT ) p->bNewDb = 1;
+  sqlite3_auto_extension((void(*)(void))sqlite3_upsert_init);
+  if( sqlite3_open_v2(p->zDb, &p->db, flags, 0)!=SQLITE_OK ){
+    cliError(p, "cannot open %s: %s", p->zDb,
+             p->db ? sqlite3_errmsg(p->db) : "out of memory");
+    return;
+  }
+  sqlite3_busy_timeout(p->db, 5000);
+  if( cliExec(p, "BEGIN IMMEDIATE") ) return;
+  p->bTxn = 1;
+  if( sqlite3_prepare_v2(p->db,
+        "SELECT count(*) FROM pragma_table_xinfo(?1)", -1, &pStmt, 0)
+   ==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      p->bTableExists = sqlite3_column_int(pStmt, 0)>0;
+    }
+  }
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+  }else if( !p->bTableExists && !p->bCreate ){
+    cliError(p, "no such table: '%s' (--create creates it from the input)",
+             p->zTable);
+  }
+}
+
+/* The counts of the virtual table, into a[3]: inserted, updated,
+** skipped. */
+static void cliCounts(Cli *p, sqlite3_int64 *a){
+  sqlite3_stmt *pStmt = 0;
+  a[0] = a[1] = a[2] = 0;
+  if( p->pIns==0 ) return;
+  if( sqlite3_prepare_v2(p->db,
+        "SELECT json_extract(s, '$.inserted'), json_extract(s, '$.updated'),"
+        " json_extract(s, '$.skipped')"
+        "FROM (SELECT upsert_into_stats('" VTAB "') AS s)", -1, &pStmt, 0)
+      ==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    a[0] = sqlite3_column_int64(pStmt, 0);
+    a[1] = sqlite3_column_int64(pStmt, 1);
+    a[2] = sqlite3_column_int64(pStmt, 2);
+  }
+  sqlite3_finalize(pStmt);
+}
+
+int main(int argc, char **argv){
+  Cli cli;
+  Cli *p = &cli;
+  sqlite3_int64 aCount[3];
+  int i, rc;
+
+  memset(p, 0, sizeof(*p));
+  rc = cliArgs(p, argc, argv);
+  if( rc>=0 ) return rc;
+  p->tStart = now();
+  p->tNext = p->tStart;
+  p->bTty = isatty(2);
+
+  cliOpenInput(p);
+  cliOpenDb(p);
+  switch( p->eFmt ){
+    case FMT_CSV:
+    case FMT_TSV:
+      if( !p->bTableExists ){
+        cliSpool(p);
+        if( p->rc==0 ) csvRun(p, 1);
+        cliRewind(p);
+      }
+      if( p->rc==0 ) csvRun(p, 0);
+      break;
+    case FMT_JSON:
+      if( p->rc==0 ) jsonRun(p);
+      break;
+    default:
+      cliSpool(p);
+      if( p->rc==0 ) jsonlRun(p, 1);
+      cliRewind(p);
+      cliSetup(p);
+      if( p->rc==0 ) jsonlRun(p, 0);
+      break;
+  }
+  if( p->bShown ) fprintf(stderr, "\r%60s\r", "");
+  if( p->rc==0 && cliExec(p, "COMMIT")==0 ) p->bTxn = 0;
+
+  if( p->rc==0 ){
+    cliCounts(p, aCount);
+    printf("inserted %lld, updated %lld, skipped %lld in %.2f s\n",
+           (long long)aCount[0], (long long)aCount[1], (long long)aCount[2],
+           now()-p->tStart);
+  }else{
+    fprintf(stderr, PROG ": %s\n", p->zErr ? p->zErr : "out of memory");
+    if( p->bTxn ){
+      sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+      p->bTxn = 0;
+    }
+    if( p->nRowDone>0 ){
+      cliCounts(p, aCount);
+      fprintf(stderr, PROG ": committed rows 1 to %lld (through %s: "
+              "inserted %lld, updated %lld, skipped %lld); the rows after "
+              "them were not written\n", (long long)p->nRowDone, p->zDonePos,
+              (long long)aCount[0], (long long)aCount[1],
+              (long long)aCount[2]);
+    }else if( p->db ){
+      fprintf(stderr, PROG ": nothing was written\n");
+    }
+  }
+
+  sqlite3_finalize(p->pIns);
+  sqlite3_close(p->db);
+  if( p->rc && p->bNewDb && p->nRowDone==0 ){
+    /* Leave no empty database file behind: as it was, there was none. */
+    struct stat st;
+    if( stat(p->zDb, &st)==0 && S_ISREG(st.st_mode) && st.st_size==0 ){
+      unlink(p->zDb);
+    }
+  }
+  if( p->in && p->in!=stdin ) fclose(p->in);
+  for(i=0; i<p->nCol; i++) sqlite3_free(p->aCol[i].zName);
+  free(p->aCol);
+  free(p->aVal);
+  free(p->aBuf);
+  free(p->aChunk);
+  sqlite3_free(p->zErr);
+  return p->rc;
+}
