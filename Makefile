@@ -30,7 +30,7 @@ EXT := dist/upsert.$(SUFFIX)
 
 .PHONY: all test demo deps clean asan valgrind crash bench bench-callgrind test-clients deps-clients
 
-all: $(EXT)
+all: $(EXT) dist/sqlite-upsert
 
 $(EXT): ext/upsert.c
 	@mkdir -p dist
@@ -71,6 +71,13 @@ dist/future/embed_example: tool/embed_example.c ext/upsert.c
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -DUPSERT_MIN_VERSION=99000000 \
 	  tool/embed_example.c ext/upsert.c -lsqlite3 -o $@
 
+# The command-line tool (issue 6): the extension compiled in; CSV and TSV
+# are read with libcsv (Debian's libcsv-dev).
+dist/sqlite-upsert: tool/sqlite-upsert.c ext/upsert.c
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/sqlite-upsert.c ext/upsert.c \
+	  -lsqlite3 -lcsv -o $@
+
 deps:
 	@sh tool/deps.sh
 
@@ -82,7 +89,8 @@ deps-clients:
 test-clients: deps-clients $(EXT) dist/embed_example dist/future/embed_example
 	sh tool/test-clients.sh
 
-test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) dist/oom
+test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) dist/oom \
+      dist/sqlite-upsert
 	$(TCLSH) test/all.tcl
 	dist/oom
 

@@ -7,7 +7,7 @@
 # tool/test-clients.sh).  `tool/deps.sh fuzz` adds clang and its
 # libFuzzer runtime for `make fuzz`.
 need=""
-pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3"
+pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3 libcsv-dev"
 [ "${1:-}" = clients ] && pkgs="$pkgs g++ python3-sqlalchemy"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
