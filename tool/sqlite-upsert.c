@@ -1400,10 +1400,12 @@ int main(int argc, char **argv){
            (long long)aCount[0], (long long)aCount[1], (long long)aCount[2],
            now()-p->tStart);
   }else{
+    int bRolledBack = 0;
     fprintf(stderr, PROG ": %s\n", p->zErr ? p->zErr : "out of memory");
     if( p->bTxn ){
       sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
       p->bTxn = 0;
+      bRolledBack = 1;
     }
     if( p->nRowDone>0 ){
       cliCounts(p, aCount);
@@ -1412,7 +1414,7 @@ int main(int argc, char **argv){
               "them were not written\n", (long long)p->nRowDone, p->zDonePos,
               (long long)aCount[0], (long long)aCount[1],
               (long long)aCount[2]);
-    }else if( p->db ){
+    }else if( bRolledBack ){
       fprintf(stderr, PROG ": nothing was written\n");
     }
   }
