@@ -583,11 +583,20 @@ static void cliWriteRow(Cli *p){
       case SQLITE_FLOAT:
         sqlite3_bind_double(p->pIns, i+1, pVal->r);
         break;
-      case SQLITE_TEXT:
-        sqlite3_bind_text64(p->pIns, i+1, rowZ(p, i),
-                            (sqlite3_uint64)pVal->n, SQLITE_STATIC,
-                            SQLITE_UTF8);
+      case SQLITE_TEXT: {
+        /* Text in aBuf is followed by a nul.  Bound with length -1, SQLite
+        ** knows it, and reads it in place; with a length, it would copy it
+        ** into a fresh allocation for the virtual table to read it as
+        ** text.  So -1, unless the text holds a nul itself. */
+        const char *z = rowZ(p, i);
+        if( strlen(z)==(size_t)pVal->n ){
+          sqlite3_bind_text(p->pIns, i+1, z, -1, SQLITE_STATIC);
+        }else{
+          sqlite3_bind_text64(p->pIns, i+1, z, (sqlite3_uint64)pVal->n,
+                              SQLITE_STATIC, SQLITE_UTF8);
+        }
         break;
+      }
       default:
         sqlite3_bind_null(p->pIns, i+1);
         break;
