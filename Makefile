@@ -133,6 +133,14 @@ BENCH_FLAGS ?=
 bench: $(EXT) dist/bench
 	dist/bench $(BENCH_FLAGS)
 
+# sqlite-upsert against the sqlite3 shell's .import into an upsert_into
+# table and sqlite-utils upsert, on a generated 1M-row CSV
+# (tool/bench-cli.sh; installs Debian's sqlite-utils as root).
+.PHONY: bench-cli
+bench-cli: $(EXT) dist/sqlite-upsert
+	sh tool/bench-cli.sh
+bench: bench-cli
+
 # Instructions per method under callgrind (needs valgrind).
 bench-callgrind: $(EXT) dist/bench
 	sh tool/bench-callgrind.sh
