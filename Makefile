@@ -6,6 +6,7 @@
 #   make test-clients  the C, SQLAlchemy and better-sqlite3 client recipes
 #   make crash      the crash and concurrency tests alone (also in make test)
 #   make bench      build, then tool/bench (BENCH_FLAGS=-q for a quick run)
+#   make bench-python  tool/seed_bench.py: SQLAlchemy methods vs upsert_into
 #   make clean
 
 CC      ?= cc
@@ -28,7 +29,7 @@ endif
 
 EXT := dist/upsert.$(SUFFIX)
 
-.PHONY: all test demo deps clean asan valgrind crash bench bench-callgrind test-clients deps-clients
+.PHONY: all test demo deps clean asan valgrind crash bench bench-python bench-callgrind test-clients deps-clients
 
 all: $(EXT) dist/sqlite-upsert
 
@@ -132,6 +133,13 @@ dist/bench: tool/bench.c
 BENCH_FLAGS ?=
 bench: $(EXT) dist/bench
 	dist/bench $(BENCH_FLAGS)
+	/usr/bin/python3 tool/seed_bench.py $(SEED_BENCH_FLAGS)
+
+# From Python: SQLAlchemy's bulk-upsert answers, a native executemany and
+# upsert_into (Debian's python3 and python3-sqlalchemy: tool/deps.sh clients).
+SEED_BENCH_FLAGS ?=
+bench-python: $(EXT)
+	/usr/bin/python3 tool/seed_bench.py $(SEED_BENCH_FLAGS)
 
 # sqlite-upsert against the sqlite3 shell's .import into an upsert_into
 # table and sqlite-utils upsert, on a generated 1M-row CSV
