@@ -46,6 +46,7 @@
 #include <sqlite3.h>
 #include <csv.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,10 +340,7 @@ static int csvNumType(const char *z, size_t n){
     memcpy(zNum, z, n);
     zNum[n] = 0;
     r = strtod(zNum, 0);
-    if( r!=r || r>1.7976931348623157e308 || r< -1.7976931348623157e308 ){
-      return SEEN_TEXT;
-    }
-    return SEEN_REAL;
+    return isfinite(r) ? SEEN_REAL : SEEN_TEXT;
   }
   if( nDigit<19 ) return SEEN_INT;
   if( nDigit>19 ) return SEEN_TEXT;
