@@ -59,8 +59,10 @@ run() {
   sync
   t0=$(now)
   case $1 in
-    import) printf '.load %s\nCREATE VIRTUAL TABLE temp.up USING upsert_into(t);\n.import --csv --skip 1 --schema temp %s up\n' \
-              "$EXT" "$3" | sqlite3 $DIR/run.db ;;
+    import) printf '%s\n' ".load $EXT" \
+              "CREATE VIRTUAL TABLE temp.up USING upsert_into(t);" \
+              ".import --csv --skip 1 --schema temp $3 up" |
+              sqlite3 $DIR/run.db ;;
     tool)   $TOOL $DIR/run.db t "$3" >/dev/null ;;
     utils)  sqlite-utils upsert $DIR/run.db t "$3" --csv --pk id ;;
   esac
@@ -69,8 +71,9 @@ run() {
 }
 # The table, summarised, to compare the methods' results.
 digest() {
-  sqlite3 $DIR/run.db "SELECT count(*), sum(id), sum(qty), printf('%.2f', total(price)),
-    sum(length(name)), sum(typeof(qty)='integer'), sum(typeof(price)='real') FROM t"
+  sqlite3 $DIR/run.db "SELECT count(*), sum(id), sum(qty),
+    printf('%.2f', total(price)), sum(length(name)),
+    sum(typeof(qty)='integer'), sum(typeof(price)='real') FROM t"
 }
 # median METHOD SEED CSV: median time of RUNS runs; checks each result.
 median() {
@@ -81,11 +84,13 @@ median() {
     times="$times $(run "$1" "$2" "$3")"
     d=$(digest)
     [ -z "$ref" ] && ref=$d
-    [ "$d" = "$ref" ] || { echo "bench-cli: $1: result differs: $d vs $ref" >&2; exit 1; }
+    [ "$d" = "$ref" ] || {
+      echo "bench-cli: $1: result differs: $d vs $ref" >&2; exit 1; }
     i=$((i + 1))
   done
   echo "$d" > $DIR/digest.$1.$(basename "$3" .csv)
-  echo $times | tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+  echo $times | tr ' ' '\n' | sort -n |
+    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
 echo "bench-cli: $ROWS rows, half of the keys existing, file database," \
@@ -107,7 +112,8 @@ function line(name, n, t, ref) {
   printf "%-34s %9d %9.2f %11.0f %8.2fx\n", name, n, t, n / t, t / ref
 }
 BEGIN {
-  printf "%-34s %9s %9s %11s %9s\n", "method", "rows", "seconds", "rows/s", "time"
+  printf "%-34s %9s %9s %11s %9s\n", "method", "rows", "seconds", "rows/s",
+    "time"
   line("sqlite3 .import into upsert_into", rows, ti, ti)
   line("sqlite-upsert", rows, tt, ti)
   printf "sqlite-upsert / .import: %.2fx (target: 1.5x or less): %s\n",
