@@ -150,6 +150,7 @@ struct UpsertTab {
   int iDb;                   /* Index of zDb in pragma database_list */
   int bRowid;                /* True if the backing table has a rowid */
   int bNullsKeep;            /* True for nulls=keep */
+  int eEnc;                  /* Text encoding, SQLITE_UTF8 or UTF16LE/BE */
   int nCol;                  /* Number of declared columns */
   char **azCol;              /* Names of the declared columns */
   unsigned char *aFlag;      /* UPSERT_F_* flags of each declared column */
@@ -1053,6 +1054,31 @@ static int upsertConfigure(
 ** a persistent table whose schema holds where=: SQL that came with a
 ** database file is never run.
 */
+/*
+** Set pTab->eEnc to the connection's text encoding, that of every text
+** value xUpdate is given.
+*/
+static int upsertEncoding(UpsertTab *pTab, char **pzErr){
+  int rc = SQLITE_OK;
+  sqlite3_stmt *pStmt;
+  pStmt = upsertPrepare(&rc, pTab->db, pzErr,
+                        sqlite3_mprintf("PRAGMA encoding"), 0);
+  if( pStmt ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      if( z && strcmp(z, "UTF-16le")==0 ){
+        pTab->eEnc = SQLITE_UTF16LE;
+      }else if( z && strcmp(z, "UTF-16be")==0 ){
+        pTab->eEnc = SQLITE_UTF16BE;
+      }else{
+        pTab->eEnc = SQLITE_UTF8;
+      }
+    }
+    rc = sqlite3_finalize(pStmt);
+  }
+  return rc;
+}
+
 static int upsertInit(
   sqlite3 *db,
   void *pAux,
@@ -1095,6 +1121,7 @@ static int upsertInit(
     rc = upsertConfigure(pTab, &s, azOpt, anOpt, argv[1], pDecl, pzErr);
   }
   if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
+  if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
   upsertSchemaFree(&s);
   sqlite3_str_appendall(pDecl, ")");
   zDecl = sqlite3_str_finish(pDecl);
@@ -1708,7 +1735,12 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
 ** Bind value pVal to parameter i of pStmt without copying it: the value
 ** outlives the step that uses it, so no allocation is made per row.
 */
-static void upsertBind(sqlite3_stmt *pStmt, int i, sqlite3_value *pVal){
+static void upsertBind(
+  sqlite3_stmt *pStmt,
+  int i,
+  sqlite3_value *pVal,
+  int eEnc
+){
   switch( sqlite3_value_type(pVal) ){
     case SQLITE_INTEGER:
       sqlite3_bind_int64(pStmt, i, sqlite3_value_int64(pVal));
@@ -1717,9 +1749,14 @@ static void upsertBind(sqlite3_stmt *pStmt, int i, sqlite3_value *pVal){
       sqlite3_bind_double(pStmt, i, sqlite3_value_double(pVal));
       break;
     case SQLITE_TEXT: {
-      const unsigned char *z = sqlite3_value_text(pVal);
-      sqlite3_bind_text(pStmt, i, (const char*)z, sqlite3_value_bytes(pVal),
-                        SQLITE_STATIC);
+      /* The value is in the database's encoding: bind its bytes as they
+      ** are, in that encoding.  sqlite3_value_text() would copy a value
+      ** that points into a page, to give it a terminator, and in a UTF-16
+      ** database convert it to UTF-8 and back, which is not lossless */
+      const char *z = (const char*)sqlite3_value_blob(pVal);
+      sqlite3_bind_text64(pStmt, i, z ? z : "",
+                          (sqlite3_uint64)sqlite3_value_bytes(pVal),
+                          SQLITE_STATIC, (unsigned char)eEnc);
       break;
     }
     case SQLITE_BLOB: {
@@ -1821,7 +1858,7 @@ static int upsertUpdate(
   pStmt = upsertWriteFind(pTab, eKind, aNull, &rc);
   if( pStmt==0 ) return rc;
   for(i=0; i<pTab->nCol; i++){
-    upsertBind(pStmt, i+1, argv[i+2]);
+    upsertBind(pStmt, i+1, argv[i+2], pTab->eEnc);
   }
   pTab->bInner = 1;
   pTab->bUpdated = 0;
