@@ -242,19 +242,21 @@ static int upsertIsSpace(char c){
 ** Read one identifier from *pz: bare, or quoted with "", [], `` or ''.
 ** Leading and trailing spaces are skipped.  Returns a dequoted copy
 ** that the caller frees, or NULL with *pRc set (SQLITE_ERROR if there
-** is no identifier).  *pz is advanced past the identifier.  A bare
+** is no identifier; a quoted one may be empty, as in SQL).  *pz is advanced past the identifier.  A bare
 ** identifier ends at the end of input or at a character of zStop.
 */
 static char *upsertIdent(int *pRc, const char **pz, const char *zStop){
   const char *z = *pz;
   char *zOut = 0;
   int n = 0;
+  int bQuoted = 0;
   if( *pRc ) return 0;
   while( upsertIsSpace(*z) ) z++;
   zOut = sqlite3_malloc64(strlen(z)+1);
   if( zOut==0 ){ *pRc = SQLITE_NOMEM; return 0; }
   if( *z=='"' || *z=='`' || *z=='\'' || *z=='[' ){
     char cEnd = *z=='[' ? ']' : *z;
+    bQuoted = 1;
     for(z++; *z; z++){
       if( *z==cEnd ){
         if( cEnd!=']' && z[1]==cEnd ){ z++; }else{ break; }
@@ -267,7 +269,7 @@ static char *upsertIdent(int *pRc, const char **pz, const char *zStop){
     while( n>0 && upsertIsSpace(zOut[n-1]) ) n--;
   }
   while( upsertIsSpace(*z) ) z++;
-  if( n<=0 ){
+  if( n<0 || (n==0 && !bQuoted) ){
     sqlite3_free(zOut);
     *pRc = SQLITE_ERROR;
     return 0;
@@ -410,8 +412,9 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
     }
     goto resolve_out;
   }
-  if( zB ){
-    /* schema.name: the schema must exist */
+  if( zB && sqlite3_stricmp(zA, "temp")!=0 ){
+    /* schema.name: the schema must exist (temp always does, even before
+    ** pragma database_list shows it, once something is created in it) */
     pStmt = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
           "SELECT 1 FROM pragma_database_list WHERE name=?1 COLLATE nocase"
         ), 0);
@@ -1044,17 +1047,6 @@ static int upsertConfigure(
 }
 
 /*
-** The xConnect and xCreate methods.  argv[1] is the schema of the virtual
-** table, argv[3] names the backing table, argv[4..] are options.
-**
-** xCreate fails when the backing table cannot be used.  xConnect does
-** not: it declares a placeholder column and remembers why, so that a
-** persistent virtual table whose backing table is gone can still be
-** dropped.  INSERT and SELECT on it then fail with that reason.  So does
-** a persistent table whose schema holds where=: SQL that came with a
-** database file is never run.
-*/
-/*
 ** Set pTab->eEnc to the connection's text encoding, that of every text
 ** value xUpdate is given.
 */
@@ -1079,6 +1071,19 @@ static int upsertEncoding(UpsertTab *pTab, char **pzErr){
   return rc;
 }
 
+/*
+** The xConnect and xCreate methods.  argv[1] is the schema of the virtual
+** table, argv[3] names the backing table, argv[4..] are options.
+**
+** xCreate fails when the backing table cannot be used.  xConnect does
+** not: it declares a placeholder column and remembers why, so that a
+** persistent virtual table whose backing table is gone, or whose stored
+** arguments are bad (a crafted file, or an option of a later version),
+** can still be dropped.  INSERT and SELECT on it then fail with that
+** reason.  So does
+** a persistent table whose schema holds where=: SQL that came with a
+** database file is never run.
+*/
 static int upsertInit(
   sqlite3 *db,
   void *pAux,
@@ -1099,13 +1104,6 @@ static int upsertInit(
   memset(&s, 0, sizeof(s));
   memset(azOpt, 0, sizeof(azOpt));
   memset(anOpt, 0, sizeof(anOpt));
-  if( argc<4 ){
-    *pzErr = sqlite3_mprintf(UPSERT_ERR "no table given: use %s(TABLE)",
-                             argv[0]);
-    return SQLITE_ERROR;
-  }
-  rc = upsertOptions(argc-4, argv+4, azOpt, anOpt, pzErr);
-  if( rc ) return rc;
   pTab = sqlite3_malloc64(sizeof(*pTab));
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
@@ -1115,7 +1113,13 @@ static int upsertInit(
 
   pDecl = sqlite3_str_new(db);
   sqlite3_str_appendall(pDecl, "CREATE TABLE x(");
-  rc = upsertResolve(pTab, argv[3], pzErr);
+  if( argc<4 ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "no table given: use %s(TABLE)",
+               argv[0]);
+  }else{
+    rc = upsertOptions(argc-4, argv+4, azOpt, anOpt, pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = upsertResolve(pTab, argv[3], pzErr);
   if( rc==SQLITE_OK ) rc = upsertSchemaRead(pTab, &s, pzErr);
   if( rc==SQLITE_OK ){
     rc = upsertConfigure(pTab, &s, azOpt, anOpt, argv[1], pDecl, pzErr);
@@ -2131,12 +2135,21 @@ int sqlite3_upsert_init(
   /* Loaded already on this connection: keep that registration, whose
   ** list of tables the runaway guard and the counts rely on.  (Replacing
   ** a function would also fail while a statement runs, as it does when
-  ** the extension is loaded by SELECT load_extension(...).) */
-  rc = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_module_list"
-                              " WHERE name='upsert_into'", -1, &pStmt, 0);
+  ** the extension is loaded by SELECT load_extension(...).)  The PRAGMA
+  ** and not the pragma_module_list table: a table name would make SQLite
+  ** read the schema, which fails while another connection holds an
+  ** exclusive lock or when the schema is malformed. */
+  rc = sqlite3_prepare_v2(db, "PRAGMA module_list", -1, &pStmt, 0);
   if( rc==SQLITE_OK ){
-    int bLoaded = sqlite3_step(pStmt)==SQLITE_ROW;
-    rc = sqlite3_finalize(pStmt);
+    int bLoaded = 0;
+    int rc2;
+    while( rc==SQLITE_OK && !bLoaded && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      if( z==0 ) rc = SQLITE_NOMEM;
+      else bLoaded = strcmp(z, "upsert_into")==0;
+    }
+    rc2 = sqlite3_finalize(pStmt);
+    if( rc2!=SQLITE_OK ) rc = rc2;
     if( rc==SQLITE_OK && bLoaded ) return SQLITE_OK;
   }
   if( rc!=SQLITE_OK ) return rc;
