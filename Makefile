@@ -110,9 +110,16 @@ dist/asan/upsert.$(SUFFIX): ext/upsert.c
 	@mkdir -p dist/asan
 	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined $(WARN) -fPIC $(SHARED) ext/upsert.c -o $@
+dist/asan/sqlite-upsert: tool/sqlite-upsert.c ext/upsert.c
+	@mkdir -p dist/asan
+	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	  -fno-sanitize-recover=undefined $(WARN) -DSQLITE_CORE \
+	  tool/sqlite-upsert.c ext/upsert.c -lsqlite3 -lcsv -o $@
 
-asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS)
+asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
+      dist/asan/sqlite-upsert
 	LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
+	UPSERT_CLI=$(CURDIR)/dist/asan/sqlite-upsert \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -120,7 +127,8 @@ asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/e
 
 # The suite under valgrind memcheck: no error, and no leak definitely
 # lost (Tcl keeps memory "possibly lost" by design).
-valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS)
+valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
+      dist/sqlite-upsert
 	valgrind --quiet --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  --trace-children=no $(TCLSH) test/all.tcl
