@@ -2,6 +2,9 @@
 """Bulk upsert from SQLAlchemy: the ORM answers, native SQL, upsert_into.
 
     /usr/bin/python3 tool/seed_bench.py [--rows N] [--runs N] [--ext PATH]
+                                        [--json FILE] [--markdown]
+    /usr/bin/python3 tool/seed_bench.py --combine FILE... [--markdown]
+    /usr/bin/python3 tool/seed_bench.py --callgrind [--rows N] [--ext PATH]
 
 The benchmark of issue 4, "tool/seed_bench.py": a file database (a fresh
 one for every run, in a temporary directory, default rollback journal and
@@ -27,21 +30,36 @@ The extension is loaded in a "connect" event (tool/sqlalchemy_example.py)
 for every method, so the connection is the same kind for all of them; the
 pool is warmed before timing, so no method pays for opening it.  Rows are
 built before the clock starts (dicts or tuples, as each method takes them);
-CREATE VIRTUAL TABLE is timed with the upsert_into methods.  Timing is
-time.perf_counter around the method including its COMMIT; the seconds are
-the median of --runs runs, taken round-robin over the methods (a round runs
-each method once).  Ratios and speedups are paired: the median over rounds
-of the ratio within a round, so that a change in machine load between
-rounds (a shared machine) cancels out.  After every run the table is read back
-through a separate sqlite3 connection and must hold exactly ids 1..N with
-the new names (and pass integrity_check); upsert_into's counts must match
-the scenario.  Any mismatch stops the run with exit code 1.  The targets
-(issue 4) are reported, not enforced: upsert_into at least 4x faster than
-the fastest of merge and bulk, and within 1.2x of native.
+CREATE VIRTUAL TABLE is timed with the upsert_into methods.  Two clocks
+run around the method including its COMMIT: time.perf_counter (wall time)
+and time.process_time (CPU time of this process: no fsync waits, no other
+processes; SQLite runs in the process, so it is all there); each gets its
+own table.  The seconds are the median of --runs runs, taken round-robin
+over the methods (a round runs each method once).  Ratios and speedups are
+paired: the median over rounds of the ratio within a round, so that a
+change in machine load between rounds (a shared machine) cancels out.
+After every run the table is read back through a separate sqlite3
+connection and must hold exactly ids 1..N with the new names (and pass
+integrity_check); upsert_into's counts must match the scenario.  Any
+mismatch stops the run with exit code 1.  The targets (issue 4) are
+reported, not enforced, in wall and in CPU time, for up_core and up_sql:
+at least 4x faster than the faster of merge and bulk, and within 1.2x of
+native.
+
+--json FILE writes every run's seconds; --combine reads several such files
+and reports each figure as the median of the invocations' figures.
+--markdown also prints the tables as README.md has them.
+
+--callgrind counts instructions instead (valgrind): for each scenario, a
+process per method (4, 5b, 5) and a baseline process that does everything
+but the upsert (imports, engine, seeding, building the rows, warming the
+pool), each whole under callgrind with PYTHONHASHSEED=0; a method's count
+is its process's less the baseline's.  The table is checked afterwards.
 """
 import argparse
 import gc
 import json
+import math
 import os
 import platform
 import sqlite3
@@ -234,37 +252,272 @@ def verify(dbfile, n, n_seeded, stats, key):
                               % (key, stats, want))
 
 
-def run_once(tmpdir, ext, n, frac, method, serial):
-    """One run of one method on a fresh, seeded database; returns seconds."""
-    key, _, fn, _ = method
-    dbfile = os.path.join(tmpdir, "seed%d.db" % serial)
+def prepare(dbfile, ext, n, frac):
+    """A fresh database, seeded; returns (engine, seed, dicts, tuples)."""
     engine = make_engine(dbfile, ext)
-    try:
-        Base.metadata.create_all(engine)
-        seed = seeded_ids(n, frac)
-        if seed:                        # (an empty list would execute once)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(
-                    "INSERT INTO customer(id, name) VALUES(?, ?)",
-                    [(i, "customer %d (old)" % i) for i in seed])
-        dicts = [{"id": i, "name": new_name(i)} for i in range(1, n + 1)]
-        tuples = [(i, new_name(i)) for i in range(1, n + 1)]
-        engine.connect().close()        # the pool holds a loaded connection
-        gc.collect()                    # no garbage of earlier runs to pay for
-        t0 = time.perf_counter()
-        stats = fn(engine, dicts, tuples)
-        dt = time.perf_counter() - t0
-    finally:
-        engine.dispose()
-    verify(dbfile, n, len(seed), stats, "%s (seeded %d)" % (key, len(seed)))
+    Base.metadata.create_all(engine)
+    seed = seeded_ids(n, frac)
+    if seed:                            # (an empty list would execute once)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO customer(id, name) VALUES(?, ?)",
+                [(i, "customer %d (old)" % i) for i in seed])
+    dicts = [{"id": i, "name": new_name(i)} for i in range(1, n + 1)]
+    tuples = [(i, new_name(i)) for i in range(1, n + 1)]
+    engine.connect().close()            # the pool holds a loaded connection
+    gc.collect()                        # no garbage of earlier runs to pay for
+    return engine, seed, dicts, tuples
+
+
+def remove_db(dbfile):
     for suffix in ("", "-journal", "-wal", "-shm"):
         if os.path.exists(dbfile + suffix):
             os.remove(dbfile + suffix)
-    return dt
+
+
+def run_once(tmpdir, ext, n, frac, method, serial):
+    """One run of one method on a fresh, seeded database.
+
+    Returns (wall seconds, CPU seconds of this process), both taken around
+    the method including its COMMIT."""
+    key, _, fn, _ = method
+    dbfile = os.path.join(tmpdir, "seed%d.db" % serial)
+    engine = None
+    try:
+        engine, seed, dicts, tuples = prepare(dbfile, ext, n, frac)
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        stats = fn(engine, dicts, tuples)
+        dt = time.perf_counter() - t0
+        dc = time.process_time() - c0
+    finally:
+        if engine is not None:
+            engine.dispose()
+    verify(dbfile, n, len(seed), stats, "%s (seeded %d)" % (key, len(seed)))
+    remove_db(dbfile)
+    return dt, dc
+
+
+# --- figures: from the raw times of one invocation, or several ---
+
+CLOCKS = [("wall", "wall time (time.perf_counter)"),
+          ("cpu", "CPU time of the process (time.process_time)")]
+UP_KEYS = [m[0] for m in METHODS if m[3]]
+
+
+def figures(times):
+    """Medians, paired ratios to native and paired speedups over 1/2.
+
+    times: {clock: {scenario: {key: [seconds per round]}}}.  A paired
+    figure is the median over rounds of the ratio within a round, so that
+    a change in machine load between rounds cancels out."""
+    fig = {}
+    for clock, _ in CLOCKS:
+        t = times[clock]
+        f = fig[clock] = {"sec": {}, "ratio": {}, "speed": {}}
+        for scen, _ in SCENARIOS:
+            ts = t[scen]
+            orm = [min(a, b) for a, b in zip(ts["merge"], ts["bulk"])]
+            f["sec"][scen] = {k: statistics.median(v) for k, v in ts.items()}
+            f["ratio"][scen] = {
+                k: statistics.median(a / b for a, b in zip(v, ts["native"]))
+                for k, v in ts.items()}
+            f["speed"][scen] = {
+                k: statistics.median(o / u for o, u in zip(orm, ts[k]))
+                for k in UP_KEYS}
+    return fig
+
+
+def median_figures(figs):
+    """Each figure the median of its value in several invocations."""
+    def walk(xs):
+        if isinstance(xs[0], dict):
+            return {k: walk([x[k] for x in xs]) for k in xs[0]}
+        return statistics.median(xs)
+    return walk(figs)
 
 
 def fmt_s(x):
-    return "%.4f" % x if x < 10 else "%.2f" % x
+    if x >= 10:
+        return "%.2f" % x
+    if x >= 1:
+        return "%.3f" % x
+    return "%.4f" % x
+
+
+def fmt_r(x):
+    return "%.0fx" % x if x >= 100 else "%.2fx" % x
+
+
+def print_table(fig, clock, title):
+    f = fig[clock]
+    print()
+    print(title)
+    w = max(len(m[1]) for m in METHODS)
+    head = "%-*s" % (w, "method")
+    for scen, _ in SCENARIOS:
+        head += " | %8s %6s" % (scen[:8], "ratio")
+    print(head)
+    print("-" * len(head))
+    for key, label, _, _ in METHODS:
+        line = "%-*s" % (w, label)
+        for scen, _ in SCENARIOS:
+            line += " | %8s %6s" % (fmt_s(f["sec"][scen][key]),
+                                    fmt_r(f["ratio"][scen][key]))
+        print(line)
+
+
+def print_markdown(fig, clock):
+    """The table as README.md has it (seconds to 2 significant digits)."""
+    f = fig[clock]
+    print()
+    print("| method | " + " | ".join("%s s | ratio" % s for s, _ in SCENARIOS)
+          + " |")
+    print("|---|" + "---:|" * (2 * len(SCENARIOS)))
+    labels = {"merge": "1 `session.merge` per row",
+              "bulk": "2 query ids + bulk mappings",
+              "on_conf": "3 `on_conflict_do_update`, dicts",
+              "native": "4 native upsert, `exec_driver_sql`",
+              "up_core": "5 upsert_into, `insert(up)` + dicts",
+              "up_sql": "5b upsert_into, `exec_driver_sql`"}
+
+    def sig2(x):                        # 2.62, 0.050, 0.0075
+        return "%.*f" % (max(2, 1 - math.floor(math.log10(x))), x)
+    for key, _, _, _ in METHODS:
+        print("| %s | " % labels[key] + " | ".join(
+            "%s | %s" % (sig2(f["sec"][s][key]), fmt_r(f["ratio"][s][key]))
+            for s, _ in SCENARIOS) + " |")
+    for key in UP_KEYS:
+        print("| speedup of %s over the faster of 1, 2 | " % labels[key][:2]
+              .strip() + " | ".join(" | %.1fx" % f["speed"][s][key]
+                                    for s, _ in SCENARIOS) + " |")
+
+
+def print_targets(fig):
+    """The targets of issue 4, in wall and in CPU time; True if all met."""
+    print()
+    print("Targets (issue 4): upsert_into >= 4x faster than the fastest of "
+          "1 and 2; <= 1.2x native")
+    met_all = True
+    for clock, _ in CLOCKS:
+        f = fig[clock]
+        for scen, _ in SCENARIOS:
+            for key in UP_KEYS:
+                speed = f["speed"][scen][key]
+                ratio = f["ratio"][scen][key]
+                a, b = speed >= 4.0, ratio <= 1.2
+                met_all = met_all and a and b
+                print("  %-4s %-12s %-7s %6.1fx faster than 1/2: %-6s  "
+                      "%5.2fx native: %s"
+                      % (clock, scen, key, speed, "met" if a else "MISSED",
+                         ratio, "met" if b else "MISSED"))
+    return met_all
+
+
+def report(fig, what, markdown):
+    for clock, name in CLOCKS:
+        print_table(fig, clock, "Seconds of %s (%s), and ratio to 4 (native "
+                    "executemany: median of the ratios within each round)"
+                    % (name, what))
+        if markdown:
+            print_markdown(fig, clock)
+    return print_targets(fig)
+
+
+# --- callgrind: instructions of the whole process, minus a baseline ---
+
+CG_KEYS = ["native", "up_sql", "up_core"]
+
+
+def callgrind_child(ext, n, key, scen, dbfile):
+    """Under valgrind: prepare, run one method (none for "base"), print
+    upsert_into's counts as JSON.  The parent checks the table."""
+    frac = dict(SCENARIOS)[scen]
+    engine, _, dicts, tuples = prepare(dbfile, ext, n, frac)
+    stats = None
+    if key != "base":
+        stats = dict((m[0], m[2]) for m in METHODS)[key](engine, dicts,
+                                                          tuples)
+    engine.dispose()
+    print(json.dumps(stats))
+    return 0
+
+
+def callgrind_ir(path):
+    """The total of the collected events (Ir): "totals:" or "summary:"."""
+    total = summary = None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("totals:"):
+                total = int(line.split()[1])
+            elif line.startswith("summary:"):
+                summary = int(line.split()[1])
+    return total if total is not None else summary
+
+
+def callgrind_main(args):
+    """Each of CG_KEYS and a baseline (the same process without the
+    upsert: imports, engine, seeding, rows, pool) in its own process under
+    callgrind; a method's instructions are its process's less the
+    baseline's of the same scenario.  PYTHONHASHSEED=0 keeps runs alike."""
+    import shutil
+    import subprocess
+    if shutil.which("valgrind") is None:
+        print("seed_bench: valgrind is missing (Debian: apt-get install "
+              "valgrind)", file=sys.stderr)
+        return 1
+    n = args.rows
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    print("seed_bench --callgrind: Python %s, SQLAlchemy %s, SQLite %s, "
+          "%d rows; instructions of the whole process less a baseline "
+          "without the upsert"
+          % (platform.python_version(), sqlalchemy.__version__,
+             sqlite3.sqlite_version, n))
+    ir = {}
+    with tempfile.TemporaryDirectory(prefix="seed_bench_cg.") as tmpdir:
+        for scen, frac in SCENARIOS:
+            for key in ["base"] + CG_KEYS:
+                dbfile = os.path.join(tmpdir, "cg.db")
+                out = os.path.join(tmpdir, "cg.out")
+                cmd = ["valgrind", "--tool=callgrind",
+                       "--callgrind-out-file=" + out,
+                       sys.executable, os.path.abspath(__file__),
+                       "--rows", str(n), "--ext", args.ext,
+                       "--cg-child", key, scen, dbfile]
+                p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE,
+                                   universal_newlines=True)
+                if p.returncode != 0:
+                    print("seed_bench: %s %s under callgrind failed:\n%s"
+                          % (key, scen, p.stderr[-3000:]), file=sys.stderr)
+                    return 1
+                if key != "base":
+                    stats = json.loads(p.stdout.strip().splitlines()[-1])
+                    try:
+                        verify(dbfile, n, len(seeded_ids(n, frac)), stats,
+                               "%s (%s)" % (key, scen))
+                    except CheckFailed as e:
+                        print("seed_bench: FAILED: wrong table after %s" % e,
+                              file=sys.stderr)
+                        return 1
+                ir[(scen, key)] = callgrind_ir(out)
+                remove_db(dbfile)
+                os.remove(out)
+            print("  %s done" % scen, file=sys.stderr)
+    print()
+    print("Instructions of the upsert (method's process less the baseline), "
+          "per row, and ratio to 4 (native); every table checked")
+    head = "%-8s %-12s %14s %14s %10s %8s" % (
+        "method", "scenario", "process", "upsert", "per row", "ratio")
+    print(head)
+    print("-" * len(head))
+    for key in CG_KEYS:
+        for scen, _ in SCENARIOS:
+            d = ir[(scen, key)] - ir[(scen, "base")]
+            nat = ir[(scen, "native")] - ir[(scen, "base")]
+            print("%-8s %-12s %14d %14d %10.0f %7.2fx"
+                  % (key, scen, ir[(scen, key)], d, d / n, d / nat))
+    return 0
 
 
 def main(argv=None):
@@ -277,16 +530,52 @@ def main(argv=None):
                     help="runs per scenario and method; median reported (5)")
     ap.add_argument("--ext", default=os.environ.get("UPSERT_EXT", DEFAULT_EXT),
                     help="the extension, without suffix (dist/upsert)")
+    ap.add_argument("--json", metavar="FILE",
+                    help="also write every run's wall and CPU seconds to FILE")
+    ap.add_argument("--combine", nargs="+", metavar="FILE",
+                    help="run nothing: report the --json files of several "
+                    "invocations, each figure the median of theirs")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print the tables as README.md has them")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="count instructions of 4, 5b and 5 under valgrind "
+                    "instead of timing (one run per scenario)")
+    ap.add_argument("--cg-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.rows < 2 or args.runs < 1:
         ap.error("--rows must be at least 2 and --runs at least 1")
     n = args.rows
 
-    print("seed_bench: Python %s, SQLAlchemy %s, SQLite %s, %d rows, "
-          "median of %d runs, load average %.2f"
-          % (platform.python_version(), sqlalchemy.__version__,
-             sqlite3.sqlite_version, n, args.runs, os.getloadavg()[0]))
-    times = {}                          # (scenario, key) -> [seconds]
+    if args.cg_child:
+        return callgrind_child(args.ext, n, *args.cg_child)
+    if args.callgrind:
+        try:
+            return callgrind_main(args)
+        except RuntimeError as e:
+            print("seed_bench: %s" % e, file=sys.stderr)
+            return 1
+
+    if args.combine:
+        figs = []
+        for path in args.combine:
+            with open(path) as f:
+                d = json.load(f)
+            print("%s: %s" % (path, d["header"]))
+            figs.append(figures(d["times"]))
+        met_all = report(median_figures(figs), "each figure the median of "
+                         "%d invocations' figures" % len(figs), args.markdown)
+        print("seed_bench: targets %s"
+              % ("all met" if met_all else "not all met"))
+        return 0
+
+    header = ("Python %s, SQLAlchemy %s, SQLite %s, %d rows, median of %d "
+              "runs, load average %.2f at start"
+              % (platform.python_version(), sqlalchemy.__version__,
+                 sqlite3.sqlite_version, n, args.runs, os.getloadavg()[0]))
+    print("seed_bench: " + header)
+    # times[clock][scenario][key]: seconds, one per round
+    times = {clock: {scen: {m[0]: [] for m in METHODS}
+                     for scen, _ in SCENARIOS} for clock, _ in CLOCKS}
     try:
         with tempfile.TemporaryDirectory(prefix="seed_bench.") as tmpdir:
             serial = 0
@@ -294,8 +583,10 @@ def main(argv=None):
                 for _ in range(args.runs):
                     for m in METHODS:
                         serial += 1
-                        dt = run_once(tmpdir, args.ext, n, frac, m, serial)
-                        times.setdefault((scen, m[0]), []).append(dt)
+                        dt, dc = run_once(tmpdir, args.ext, n, frac, m,
+                                          serial)
+                        times["wall"][scen][m[0]].append(dt)
+                        times["cpu"][scen][m[0]].append(dc)
                 print("  %s done" % scen, file=sys.stderr)
     except CheckFailed as e:
         print("seed_bench: FAILED: wrong table after %s" % e, file=sys.stderr)
@@ -303,53 +594,14 @@ def main(argv=None):
     except RuntimeError as e:
         print("seed_bench: %s" % e, file=sys.stderr)
         return 1
+    header += ", %.2f at end" % os.getloadavg()[0]
+    print("seed_bench: load average %.2f at end" % os.getloadavg()[0])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"header": header, "times": times}, f)
 
-    med = {k: statistics.median(v) for k, v in times.items()}
-
-    def paired(scen, num, den):
-        """Median over rounds of num/den, both timed in the same round."""
-        return statistics.median(
-            a / b for a, b in zip(num(scen), times[(scen, den)]))
-
-    def one(key):
-        return lambda scen: times[(scen, key)]
-
-    def orm(scen):                      # the faster of 1 and 2, per round
-        return [min(a, b) for a, b in zip(times[(scen, "merge")],
-                                          times[(scen, "bulk")])]
-
-    print()
-    print("Seconds (median of %d runs), and ratio to 4 (native executemany: "
-          "median of the ratios within each round); every run checked"
-          % args.runs)
-    w = max(len(m[1]) for m in METHODS)
-    head = "%-*s" % (w, "method")
-    for scen, _ in SCENARIOS:
-        head += " | %8s %6s" % (scen[:8], "ratio")
-    print(head)
-    print("-" * len(head))
-    for key, label, _, _ in METHODS:
-        line = "%-*s" % (w, label)
-        for scen, _ in SCENARIOS:
-            s = med[(scen, key)]
-            line += " | %8s %5.2fx" % (fmt_s(s), paired(scen, one(key),
-                                                         "native"))
-        print(line)
-
-    print()
-    print("Targets (issue 4): upsert_into >= 4x faster than the fastest of "
-          "1 and 2; <= 1.2x native")
-    met_all = True
-    for scen, _ in SCENARIOS:
-        for key in ("up_core", "up_sql"):
-            speed = statistics.median(
-                o / u for o, u in zip(orm(scen), times[(scen, key)]))
-            ratio = paired(scen, one(key), "native")
-            a, b = speed >= 4.0, ratio <= 1.2
-            met_all = met_all and a and b
-            print("  %-12s %-7s %6.1fx faster than 1/2: %-6s  %5.2fx native: %s"
-                  % (scen, key, speed, "met" if a else "MISSED",
-                     ratio, "met" if b else "MISSED"))
+    met_all = report(figures(times), "median of %d runs" % args.runs,
+                     args.markdown)
     print("seed_bench: ok (every run checked); targets %s"
           % ("all met" if met_all else "not all met"))
     return 0
