@@ -129,6 +129,7 @@ asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/e
 # lost (Tcl keeps memory "possibly lost" by design).
 valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
       dist/sqlite-upsert
+	UPSERT_CLI=$(CURDIR)/tool/valgrind-cli.sh \
 	valgrind --quiet --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  --trace-children=no $(TCLSH) test/all.tcl
