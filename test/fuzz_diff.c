@@ -39,7 +39,9 @@
 **
 ** Input layout: 10 header bytes (schema, key, columns=, update=/keep=,
 ** where=, nulls=), then operations, each an opcode byte followed by one
-** byte per value.  A missing byte reads as 0.
+** byte per value.  A missing byte reads as 0.  The input's length modulo
+** 3 chooses the database encoding (UTF-8, UTF-16le, UTF-16be), so that
+** every input of the corpus is tried in each.
 */
 #include <stdarg.h>
 #include <stdint.h>
@@ -984,6 +986,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
   d.aIn = aData;
   d.nIn = nData;
   if( sqlite3_open(":memory:", &d.db)!=SQLITE_OK ) abort();
+  {
+    static const char *azEnc[] = {
+      "PRAGMA encoding='UTF-8'", "PRAGMA encoding='UTF-16le'",
+      "PRAGMA encoding='UTF-16be'"
+    };
+    if( sqlite3_exec(d.db, azEnc[nData%3], 0, 0, 0)!=SQLITE_OK ) abort();
+  }
   sqlite3_limit(d.db, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_db_config(d.db, SQLITE_DBCONFIG_LOOKASIDE, 0, 0, 0);
   if( sqlite3_upsert_init(d.db, 0, 0)!=SQLITE_OK ) abort();
