@@ -242,8 +242,9 @@ static int upsertIsSpace(char c){
 ** Read one identifier from *pz: bare, or quoted with "", [], `` or ''.
 ** Leading and trailing spaces are skipped.  Returns a dequoted copy
 ** that the caller frees, or NULL with *pRc set (SQLITE_ERROR if there
-** is no identifier; a quoted one may be empty, as in SQL).  *pz is advanced past the identifier.  A bare
-** identifier ends at the end of input or at a character of zStop.
+** is no identifier; a quoted one may be empty, as in SQL).  *pz is
+** advanced past the identifier.  A bare identifier ends at the end of
+** input or at a character of zStop.
 */
 static char *upsertIdent(int *pRc, const char **pz, const char *zStop){
   const char *z = *pz;
@@ -413,8 +414,8 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
     goto resolve_out;
   }
   if( zB && sqlite3_stricmp(zA, "temp")!=0 ){
-    /* schema.name: the schema must exist (temp always does, even before
-    ** pragma database_list shows it, once something is created in it) */
+    /* schema.name: the schema must exist.  temp always does, though
+    ** pragma database_list lists it only once it is open */
     pStmt = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
           "SELECT 1 FROM pragma_database_list WHERE name=?1 COLLATE nocase"
         ), 0);
@@ -1080,9 +1081,8 @@ static int upsertEncoding(UpsertTab *pTab, char **pzErr){
 ** persistent virtual table whose backing table is gone, or whose stored
 ** arguments are bad (a crafted file, or an option of a later version),
 ** can still be dropped.  INSERT and SELECT on it then fail with that
-** reason.  So does
-** a persistent table whose schema holds where=: SQL that came with a
-** database file is never run.
+** reason.  So does a persistent table whose schema holds where=: SQL
+** that came with a database file is never run.
 */
 static int upsertInit(
   sqlite3 *db,
@@ -1738,6 +1738,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
 /*
 ** Bind value pVal to parameter i of pStmt without copying it: the value
 ** outlives the step that uses it, so no allocation is made per row.
+** eEnc is the database's text encoding, that of every text value here.
 */
 static void upsertBind(
   sqlite3_stmt *pStmt,
