@@ -7,6 +7,8 @@
 #   make crash      the crash and concurrency tests alone (also in make test)
 #   make bench      build, then tool/bench (BENCH_FLAGS=-q for a quick run)
 #   make bench-python  tool/seed_bench.py: SQLAlchemy methods vs upsert_into
+#   make install    dist/upsert.$(SUFFIX) into $(PREFIX)/lib, sqlite-upsert
+#                   into $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for staging)
 #   make clean
 
 CC      ?= cc
@@ -29,7 +31,7 @@ endif
 
 EXT := dist/upsert.$(SUFFIX)
 
-.PHONY: all test demo deps clean asan valgrind crash bench bench-python bench-callgrind test-clients deps-clients
+.PHONY: all test demo deps clean asan valgrind crash bench bench-python bench-callgrind test-clients deps-clients install uninstall
 
 all: $(EXT) dist/sqlite-upsert
 
@@ -167,6 +169,17 @@ demo: deps $(EXT)
 
 clean:
 	rm -rf dist
+
+# Install the extension and the command-line tool.  Load the extension
+# with .load $(PREFIX)/lib/upsert (or load_extension() with that path).
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(EXT) $(DESTDIR)$(PREFIX)/lib/upsert.$(SUFFIX)
+	install -m 755 dist/sqlite-upsert $(DESTDIR)$(PREFIX)/bin/sqlite-upsert
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/upsert.$(SUFFIX) \
+	  $(DESTDIR)$(PREFIX)/bin/sqlite-upsert
 
 # Out of memory (issue 5): the extension compiled in, every allocation made
 # by each scenario's statement failed in turn, once and from there on
