@@ -23,6 +23,13 @@ if {![info exists ::ext]} {
     set ::ext [file join $::topdir dist upsert]
   }
 }
+# dist/sqlite-upsert, or the build UPSERT_CLI names (make asan: a
+# sanitized one; make valgrind: tool/valgrind-cli.sh).
+if {[info exists ::env(UPSERT_CLI)]} {
+  set ::cli $::env(UPSERT_CLI)
+} else {
+  set ::cli [file join $::topdir dist sqlite-upsert]
+}
 if {![info exists ::nPass]} { set ::nPass 0; set ::nFail 0; set ::failList {} }
 set ::testprefix ""
 
@@ -74,6 +81,26 @@ proc do_test {name script expected} {
     incr ::nPass
   }
 }
+
+# Text files, UTF-8.  writefile keeps the line ends of $s as given
+# ("\r\n" stays "\r\n").
+proc readfile {f} {
+  set fd [open $f]
+  fconfigure $fd -encoding utf-8
+  set s [read $fd]
+  close $fd
+  return $s
+}
+proc writefile {f s} {
+  set fd [open $f w]
+  fconfigure $fd -encoding utf-8 -translation lf
+  puts -nonewline $fd $s
+  close $fd
+}
+
+# Random choices for the differential tests (seed with expr srand()).
+proc rnd {n} { expr {int(rand()*$n)} }
+proc pick {l} { lindex $l [rnd [llength $l]] }
 
 proc execsql {sql {h db}} { uplevel #0 [list $h eval $sql] }
 proc catchsql {sql {h db}} {
