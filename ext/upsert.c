@@ -81,10 +81,15 @@ typedef struct UpsertModule UpsertModule;
 typedef struct UpsertStats UpsertStats;
 typedef struct UpsertWrite UpsertWrite;
 
-/* Kinds of inner write statement */
-#define UPSERT_W_UPSERT  0     /* INSERT ... ON CONFLICT DO UPDATE */
-#define UPSERT_W_IGNORE  1     /* INSERT OR IGNORE */
-#define UPSERT_W_REPLACE 2     /* INSERT OR REPLACE */
+/* Kinds of inner write statement, one per conflict mode of the INSERT
+** into the virtual table (see upsertFailAction()), and a flag */
+#define UPSERT_W_UPSERT   0    /* INSERT ... ON CONFLICT DO UPDATE (ABORT) */
+#define UPSERT_W_IGNORE   1    /* INSERT OR IGNORE */
+#define UPSERT_W_REPLACE  2    /* INSERT OR REPLACE */
+#define UPSERT_W_FAIL     3    /* INSERT OR FAIL ... DO UPDATE */
+#define UPSERT_W_ROLLBACK 4    /* INSERT OR ABORT ... DO UPDATE */
+#define UPSERT_W_MODE     7    /* Mask of the kinds above */
+#define UPSERT_W_ROWID    8    /* Flag: the row gives its rowid */
 
 /* Query plans: see the comment above upsertBestIndex() */
 #define UPSERT_PLAN_SCAN 0
@@ -128,6 +133,10 @@ struct UpsertModule {
   int nRef;                  /* The module and upsert_into_stats() */
   UpsertTab *pList;          /* Every connected upsert_into table */
   UpsertStats *pStats;       /* Counts of every table connected so far */
+  /* Inner statements running, one inside the other's triggers */
+  int nDepth;                /* How many are running now */
+  int iAbort;                /* Depth of the last one that rolled back */
+  int nRollback;             /* Transactions rolled back so far */
 };
 
 /* An inner write statement and the arguments it leaves out */
@@ -166,7 +175,7 @@ struct UpsertTab {
   int iEvict;                /* Next entry of aWrite[] to replace */
   UpsertWrite aWrite[UPSERT_N_WRITE];  /* Inner write statements */
   sqlite3_stmt *apScan[2];   /* Idle read statements, UPSERT_PLAN_* */
-  int bInner;                /* True while an inner statement steps */
+  int nInner;                /* Inner statements of this table running */
   int bOpen;                 /* Run pOpener before the next row */
   sqlite3_stmt *pOpener;     /* See upsertOpenerStmt() */
   int bUpdated;              /* Set by upsert_into_count() in a step */
@@ -1319,12 +1328,15 @@ static int upsertClose(sqlite3_vtab_cursor *cur){
 ** table.  Returns the error code.
 */
 static int upsertStmtError(UpsertTab *pTab, int rc){
+  const char *zMsg = sqlite3_errmsg(pTab->db);
   if( rc==SQLITE_NOMEM ) return rc;
-  if( (rc&0xff)==SQLITE_CONSTRAINT ){
-    /* SQLite's own message, unchanged */
-    upsertError(pTab, "%s", sqlite3_errmsg(pTab->db));
+  if( (rc&0xff)==SQLITE_CONSTRAINT
+   || strncmp(zMsg, UPSERT_ERR, sizeof(UPSERT_ERR)-1)==0 ){
+    /* SQLite's own message, or that of an upsert_into table written by
+    ** a trigger, unchanged */
+    upsertError(pTab, "%s", zMsg);
   }else{
-    upsertError(pTab, UPSERT_ERR "%s", sqlite3_errmsg(pTab->db));
+    upsertError(pTab, UPSERT_ERR "%s", zMsg);
   }
   return rc;
 }
@@ -1463,8 +1475,9 @@ static void upsertAppendStored(
 ** under nulls=keep: those are left out of the INSERT, so that a new row
 ** takes their DEFAULT, and out of the update, so that an existing row
 ** keeps them.  Parameter ?N is declared column N-1 in every statement,
-** and parameter nCol+1, where used, is a pointer to pTab for
-** upsert_into_count().  Returns the statement, or NULL with *pRc set.
+** parameter nCol+1, where used, is a pointer to pTab for
+** upsert_into_count(), and parameter nCol+2, with UPSERT_W_ROWID, is the
+** rowid.  Returns the statement, or NULL with *pRc set.
 */
 static sqlite3_stmt *upsertWriteStmt(
   UpsertTab *pTab,
@@ -1473,16 +1486,20 @@ static sqlite3_stmt *upsertWriteStmt(
   int *pRc,
   char **pzErr
 ){
+  /* Indexed by UPSERT_W_*.  An explicit OR clause, as a native INSERT
+  ** with one, overrides the columns' own ON CONFLICT clauses */
   static const char *azVerb[] = {
-    "INSERT", "INSERT OR IGNORE", "INSERT OR REPLACE"
+    "INSERT", "INSERT OR IGNORE", "INSERT OR REPLACE", "INSERT OR FAIL",
+    "INSERT OR ABORT"
   };
   sqlite3_str *p = sqlite3_str_new(pTab->db);
   sqlite3_stmt *pStmt;
   const char *zSep = "";
+  int eMode = eKind & UPSERT_W_MODE;
   int i, k;
 
   sqlite3_str_appendf(p, "%s INTO \"%w\".\"%w\"(",
-                      azVerb[eKind], pTab->zDb, pTab->zTab);
+                      azVerb[eMode], pTab->zDb, pTab->zTab);
   for(i=0; i<pTab->nCol; i++){
     if( aNull && aNull[i] && !(pTab->aFlag[i] & UPSERT_F_NEED) ) continue;
     sqlite3_str_appendf(p, "%s\"%w\"", zSep, pTab->azCol[i]);
@@ -1490,6 +1507,11 @@ static sqlite3_stmt *upsertWriteStmt(
   }
   for(i=0; i<pTab->nNeed; i++){
     sqlite3_str_appendf(p, ",\"%w\"", pTab->azNeed[i]);
+  }
+  if( eKind & UPSERT_W_ROWID ){
+    /* Last, so that it wins over an INTEGER PRIMARY KEY column, as the
+    ** last of the two named in a native INSERT does */
+    sqlite3_str_appendf(p, ",%s", pTab->zRowid);
   }
   sqlite3_str_appendall(p, ") VALUES(");
   zSep = "";
@@ -1507,8 +1529,11 @@ static sqlite3_stmt *upsertWriteStmt(
   for(i=0; i<pTab->nNeed; i++){
     upsertAppendStored(p, pTab, ",", pTab->azNeed[i]);
   }
+  if( eKind & UPSERT_W_ROWID ){
+    sqlite3_str_appendf(p, ",?%d", pTab->nCol+2);
+  }
   sqlite3_str_appendall(p, ")");
-  if( eKind==UPSERT_W_UPSERT ){
+  if( eMode!=UPSERT_W_IGNORE && eMode!=UPSERT_W_REPLACE ){
     sqlite3_str_appendall(p, " ON CONFLICT(");
     for(k=0; k<pTab->nKey; k++){
       sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
@@ -1781,17 +1806,185 @@ static void upsertBind(
 }
 
 /*
+** The inner statement of pTab failed with rc.  Set the table's error to
+** its message, and return the code that makes the outer statement (the
+** INSERT into the virtual table) act on the error as a native INSERT of
+** kind eKind would.
+**
+** SQLite acts on an error a virtual table returns by its code alone: a
+** constraint code takes the action of the outer statement's conflict
+** mode (SQLITE_VTAB_CONSTRAINT_SUPPORT), any other code aborts the
+** statement.  Natively, some constraint errors carry an action of their
+** own whatever the mode: a failure inside DO UPDATE, a STRICT type error
+** and an immediate foreign key checked at the end of the statement
+** abort it; a trigger's RAISE(ABORT) aborts and its RAISE(FAIL) fails;
+** nothing of these is ignored by OR IGNORE (which ignores every error
+** that can be ignored inside the inner INSERT OR IGNORE itself).  For
+** these the code is SQLITE_ERROR, with SQLite's own message.  A
+** RAISE(ROLLBACK), and an OR ROLLBACK conflict, roll the transaction back
+** inside the inner statement, or through the outer statement's mode.
+**
+** bAborted is true if the inner statement rolled back its own statement
+** journal, as RAISE(ABORT) does and RAISE(FAIL) does not.  What cannot
+** be had: FAIL where the outer mode is not FAIL (a RAISE(FAIL) under a
+** plain INSERT aborts the statement), and a constraint code with an
+** action other than the mode's.
+*/
+static int upsertFailAction(UpsertTab *pTab, int eKind, int rc, int bAborted){
+  int eErr = sqlite3_extended_errcode(pTab->db);
+  int bAbort = 0;
+  rc = upsertStmtError(pTab, rc);
+  if( (rc&0xff)!=SQLITE_CONSTRAINT ) return rc;
+  switch( eKind & UPSERT_W_MODE ){
+    case UPSERT_W_IGNORE:
+      bAbort = 1;
+      break;
+    case UPSERT_W_FAIL:
+      bAbort = eErr==SQLITE_CONSTRAINT_DATATYPE
+            || eErr==SQLITE_CONSTRAINT_FOREIGNKEY
+            || (eErr==SQLITE_CONSTRAINT_TRIGGER ? bAborted : pTab->bUpdated);
+      break;
+    case UPSERT_W_ROLLBACK:
+      bAbort = eErr==SQLITE_CONSTRAINT_DATATYPE
+            || eErr==SQLITE_CONSTRAINT_FOREIGNKEY
+            || eErr==SQLITE_CONSTRAINT_TRIGGER
+            || pTab->bUpdated;
+      break;
+  }
+  return bAbort ? SQLITE_ERROR : rc;
+}
+
+/*
+** Write one row, argv[] as xUpdate has it, with an inner statement of
+** kind eKind for the NULL pattern aNull, and count it.  Returns
+** SQLITE_OK, or SQLITE_CONSTRAINT for a row OR IGNORE ignored, or an
+** error code (see upsertFailAction()).
+**
+** Re-entry: a trigger fired by the inner statement may write into this
+** table again, while its statement is running.  That write gets a
+** statement of its own, prepared for it and finalized after it; the
+** cached ones serve only the outermost.  Every inner statement running
+** counts in pMod->nDepth, which SQLITE_LIMIT_TRIGGER_DEPTH bounds, as
+** SQLite bounds native trigger recursion: SQLite cannot see the
+** recursion through the inner statements.
+*/
+static int upsertWriteRow(
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull,
+  sqlite3_value **argv,
+  sqlite_int64 *pRowid
+){
+  sqlite3 *db = pTab->db;
+  UpsertModule *pMod = pTab->pMod;
+  UpsertStats *pStats = pTab->pStats;
+  sqlite3_stmt *pStmt;
+  int bOwn = pTab->nInner>0;      /* Re-entered: a statement of its own */
+  int bUpdated = pTab->bUpdated;  /* That of the write this one is inside */
+  int nRollback = pMod->nRollback;
+  int iDepth;
+  sqlite3_int64 a[3];
+  int rc = SQLITE_OK;
+  int i;
+
+  if( pMod->nDepth>0
+   && pMod->nDepth>=sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, -1) ){
+    upsertError(pTab, UPSERT_ERR "too many levels of trigger recursion");
+    return SQLITE_ERROR;
+  }
+  if( bOwn ){
+    pStmt = upsertWriteStmt(pTab, eKind, aNull, &rc, &pTab->base.zErrMsg);
+  }else{
+    pStmt = upsertWriteFind(pTab, eKind, aNull, &rc);
+  }
+  if( pStmt==0 ) return rc;
+  for(i=0; i<pTab->nCol; i++){
+    upsertBind(pStmt, i+1, argv[i+2], pTab->eEnc);
+  }
+  if( eKind & UPSERT_W_ROWID ){
+    upsertBind(pStmt, pTab->nCol+2, argv[1], pTab->eEnc);
+  }
+  memcpy(a, pStats->a, sizeof(a));
+  iDepth = ++pMod->nDepth;
+  pMod->iAbort = 0;
+  pTab->nInner++;
+  pTab->bUpdated = 0;
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  pTab->nInner--;
+  pMod->nDepth--;
+  if( rc!=SQLITE_OK ){
+    rc = upsertFailAction(pTab, eKind, rc, pMod->iAbort==iDepth);
+    /* Rows that writes inside this one counted are taken back with it,
+    ** unless the transaction went, and xRollback set the counts */
+    if( pMod->nRollback==nRollback ) memcpy(pStats->a, a, sizeof(a));
+  }else if( sqlite3_changes64(db)==0 ){
+    pStats->a[UPSERT_N_SKIPPED]++;
+    if( (eKind & UPSERT_W_MODE)==UPSERT_W_IGNORE ){
+      /* Under OR IGNORE, SQLite takes a constraint error as "row
+      ** ignored" and leaves it out of changes(), as a native statement
+      ** does (SQLITE_VTAB_CONSTRAINT_SUPPORT) */
+      rc = SQLITE_CONSTRAINT;
+    }
+  }else{
+    pStats->a[pTab->bUpdated ? UPSERT_N_UPDATED : UPSERT_N_INSERTED]++;
+  }
+  pTab->bUpdated = bUpdated;
+  if( rc==SQLITE_OK ) *pRowid = sqlite3_last_insert_rowid(db);
+  if( bOwn ) sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/*
+** Run the opener of pTab if one is due: see upsertOpenerStmt().
+*/
+static int upsertRunOpener(UpsertTab *pTab){
+  int rc = SQLITE_OK;
+  if( pTab->pOpener==0 ){
+    pTab->pOpener = upsertOpenerStmt(pTab, &rc);
+    if( rc ) return rc;
+  }
+  pTab->nInner++;
+  sqlite3_step(pTab->pOpener);
+  rc = sqlite3_reset(pTab->pOpener);
+  pTab->nInner--;
+  if( rc!=SQLITE_OK ) return upsertStmtError(pTab, rc);
+  pTab->bOpen = 0;
+  return SQLITE_OK;
+}
+
+/*
+** Decide whether the statement writing into pTab may write this row, as
+** its second: see the runaway guard above upsertUpdate().  Returns
+** SQLITE_OK, or an error code with the table's error set.
+*/
+static int upsertGuard(UpsertTab *pTab){
+  int bReads = 0;
+  int rc = upsertReadsBacking(pTab, &bReads);
+  if( rc==SQLITE_OK && bReads ){
+    upsertError(pTab, UPSERT_ERR "this statement reads table \"%s\" while"
+        " it writes to it, and could read its own rows without end:"
+        " select from the upsert_into table instead (SQLite then reads"
+        " every row first) or copy the rows into a TEMP table first",
+        pTab->zTab);
+    pTab->nRun = 0;
+    rc = SQLITE_ERROR;
+  }
+  return rc;
+}
+
+/*
 ** xUpdate.  Only INSERT is allowed: each row is written to the backing
 ** table by an inner statement before this returns, and counted as
-** inserted, updated or skipped.
+** inserted, updated or skipped (upsertWriteRow()).
 **
 ** Runaway guard: a multi-row statement that reads the backing table
 ** could read its own writes and never end.  Rows of one statement are
 ** counted in nRun (reset at every transaction or savepoint boundary and
 ** whenever another statement completed in between, which
 ** sqlite3_total_changes64() tells); at the second row of a statement,
-** upsertReadsBacking() decides whether it may go on.  Single-row
-** statements pay nothing for this.
+** upsertGuard() decides whether it may go on.  Single-row statements
+** pay nothing for this.
 */
 static int upsertUpdate(
   sqlite3_vtab *pVtab,
@@ -1800,10 +1993,9 @@ static int upsertUpdate(
 ){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   sqlite3 *db = pTab->db;
-  sqlite3_stmt *pStmt;
   const unsigned char *aNull = 0;
   int eKind;
-  int rc = SQLITE_OK;
+  int rc;
   int i;
 
   if( argc==1 || sqlite3_value_type(argv[0])!=SQLITE_NULL ){
@@ -1820,25 +2012,25 @@ static int upsertUpdate(
   if( pTab->nRun>0 && sqlite3_total_changes64(db)!=pTab->nMark ){
     pTab->nRun = 0;
   }
-  if( ++pTab->nRun==2 ){
-    int bReads = 0;
-    rc = upsertReadsBacking(pTab, &bReads);
-    if( rc ) return rc;
-    if( bReads ){
-      upsertError(pTab, UPSERT_ERR "this statement reads table \"%s\" while"
-          " it writes to it, and could read its own rows without end:"
-          " select from the upsert_into table instead (SQLite then reads"
-          " every row first) or copy the rows into a TEMP table first",
-          pTab->zTab);
-      pTab->nRun = 0;
-      return SQLITE_ERROR;
-    }
-  }
+  if( ++pTab->nRun==2 && (rc = upsertGuard(pTab))!=SQLITE_OK ) return rc;
 
   switch( sqlite3_vtab_on_conflict(db) ){
-    case SQLITE_IGNORE:  eKind = UPSERT_W_IGNORE;  break;
-    case SQLITE_REPLACE: eKind = UPSERT_W_REPLACE; break;
-    default:             eKind = UPSERT_W_UPSERT;  break;
+    case SQLITE_IGNORE:   eKind = UPSERT_W_IGNORE;   break;
+    case SQLITE_REPLACE:  eKind = UPSERT_W_REPLACE;  break;
+    case SQLITE_FAIL:     eKind = UPSERT_W_FAIL;     break;
+    case SQLITE_ROLLBACK: eKind = UPSERT_W_ROLLBACK; break;
+    default:              eKind = UPSERT_W_UPSERT;   break;
+  }
+  if( sqlite3_value_type(argv[1])!=SQLITE_NULL ){
+    /* INSERT INTO up(rowid, ...): the backing table's rowid */
+    if( pTab->zRowid==0 ){
+      upsertError(pTab, UPSERT_ERR "table \"%s\" has no rowid that can be"
+          " set: %s", pTab->zTab, pTab->bRowid ?
+          "rowid, _rowid_ and oid are all names of its columns" :
+          "it is a WITHOUT ROWID table");
+      return SQLITE_ERROR;
+    }
+    eKind |= UPSERT_W_ROWID;
   }
   if( pTab->bNullsKeep ){
     for(i=0; i<pTab->nCol; i++){
@@ -1847,55 +2039,12 @@ static int upsertUpdate(
     }
     aNull = pTab->aNull;
   }
-  if( pTab->bOpen ){
-    /* See the comment above upsertOpenerStmt() */
-    if( pTab->pOpener==0 ){
-      pTab->pOpener = upsertOpenerStmt(pTab, &rc);
-      if( rc ) return rc;
-    }
-    pTab->bInner = 1;
-    sqlite3_step(pTab->pOpener);
-    rc = sqlite3_reset(pTab->pOpener);
-    pTab->bInner = 0;
-    if( rc!=SQLITE_OK ) return upsertStmtError(pTab, rc);
-    pTab->bOpen = 0;
+  if( pTab->bOpen && (rc = upsertRunOpener(pTab))!=SQLITE_OK ) return rc;
+  rc = upsertWriteRow(pTab, eKind, aNull, argv, pRowid);
+  if( rc==SQLITE_OK || rc==SQLITE_CONSTRAINT ){
+    pTab->nMark = sqlite3_total_changes64(db);
   }
-  pStmt = upsertWriteFind(pTab, eKind, aNull, &rc);
-  if( pStmt==0 ) return rc;
-  for(i=0; i<pTab->nCol; i++){
-    upsertBind(pStmt, i+1, argv[i+2], pTab->eEnc);
-  }
-  pTab->bInner = 1;
-  pTab->bUpdated = 0;
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  pTab->bInner = 0;
-  if( rc!=SQLITE_OK ){
-    rc = upsertStmtError(pTab, rc);
-    if( eKind==UPSERT_W_IGNORE
-     && sqlite3_extended_errcode(db)==SQLITE_CONSTRAINT_FOREIGNKEY ){
-      /* OR IGNORE does not apply to foreign keys: the statement fails,
-      ** as a native one does, and not with a code SQLite would ignore */
-      rc = SQLITE_ERROR;
-    }
-    return rc;
-  }
-  pTab->nMark = sqlite3_total_changes64(db);
-  if( sqlite3_changes64(db)==0 ){
-    pTab->pStats->a[UPSERT_N_SKIPPED]++;
-    if( eKind==UPSERT_W_IGNORE ){
-      /* Under OR IGNORE, SQLite takes a constraint error as "row
-      ** ignored" and leaves it out of changes(), as a native statement
-      ** does (SQLITE_VTAB_CONSTRAINT_SUPPORT) */
-      return SQLITE_CONSTRAINT;
-    }
-  }else if( pTab->bUpdated ){
-    pTab->pStats->a[UPSERT_N_UPDATED]++;
-  }else{
-    pTab->pStats->a[UPSERT_N_INSERTED]++;
-  }
-  *pRowid = sqlite3_last_insert_rowid(db);
-  return SQLITE_OK;
+  return rc;
 }
 
 /*
@@ -1927,6 +2076,7 @@ static int upsertCommit(sqlite3_vtab *pVtab){
 }
 static int upsertRollback(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
+  pTab->pMod->nRollback++;
   pTab->nRun = 0;
   memcpy(pTab->pStats->a, pTab->pStats->aTxn, sizeof(pTab->pStats->a));
   upsertSnapClear(pTab->pStats, 0);
@@ -1935,7 +2085,7 @@ static int upsertRollback(sqlite3_vtab *pVtab){
 static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   UpsertStats *p = pTab->pStats;
-  if( pTab->bInner || iSavepoint<0 ) return SQLITE_OK;
+  if( pTab->nInner || iSavepoint<0 ) return SQLITE_OK;
   pTab->nRun = 0;
   pTab->bOpen = 1;
   if( iSavepoint>=p->nSnap ){
@@ -1959,7 +2109,7 @@ static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
 }
 static int upsertRelease(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
-  if( pTab->bInner ) return SQLITE_OK;
+  if( pTab->nInner ) return SQLITE_OK;
   pTab->nRun = 0;
   upsertSnapClear(pTab->pStats, iSavepoint);
   return SQLITE_OK;
@@ -1967,7 +2117,10 @@ static int upsertRelease(sqlite3_vtab *pVtab, int iSavepoint){
 static int upsertRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   UpsertStats *p = pTab->pStats;
-  if( pTab->bInner ) return SQLITE_OK;
+  /* An inner statement that rolls back its own journal: see
+  ** upsertFailAction() */
+  if( pTab->pMod->nDepth ) pTab->pMod->iAbort = pTab->pMod->nDepth;
+  if( pTab->nInner ) return SQLITE_OK;
   pTab->nRun = 0;
   /* SQLite passes -1 for the outermost level */
   if( iSavepoint>=0 && iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
