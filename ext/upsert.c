@@ -1825,16 +1825,25 @@ static void upsertBind(
 ** inside the inner statement, or through the outer statement's mode.
 **
 ** bAborted is true if the inner statement rolled back its own statement
-** journal, as RAISE(ABORT) does and RAISE(FAIL) does not.  What cannot
+** journal, as RAISE(ABORT) does and RAISE(FAIL) does not, and bGone if
+** it rolled back the transaction.  What cannot
 ** be had: FAIL where the outer mode is not FAIL (a RAISE(FAIL) under a
 ** plain INSERT aborts the statement), and a constraint code with an
 ** action other than the mode's.
 */
-static int upsertFailAction(UpsertTab *pTab, int eKind, int rc, int bAborted){
+static int upsertFailAction(
+  UpsertTab *pTab,
+  int eKind,
+  int rc,
+  int bAborted,
+  int bGone
+){
   int eErr = sqlite3_extended_errcode(pTab->db);
   int bAbort = 0;
   rc = upsertStmtError(pTab, rc);
   if( (rc&0xff)!=SQLITE_CONSTRAINT ) return rc;
+  /* The transaction is gone: every code fails the statement */
+  if( bGone && (eKind & UPSERT_W_MODE)!=UPSERT_W_IGNORE ) return rc;
   switch( eKind & UPSERT_W_MODE ){
     case UPSERT_W_IGNORE:
       bAbort = 1;
@@ -1914,10 +1923,11 @@ static int upsertWriteRow(
   pTab->nInner--;
   pMod->nDepth--;
   if( rc!=SQLITE_OK ){
-    rc = upsertFailAction(pTab, eKind, rc, pMod->iAbort==iDepth);
+    int bGone = pMod->nRollback!=nRollback;
+    rc = upsertFailAction(pTab, eKind, rc, pMod->iAbort==iDepth, bGone);
     /* Rows that writes inside this one counted are taken back with it,
     ** unless the transaction went, and xRollback set the counts */
-    if( pMod->nRollback==nRollback ) memcpy(pStats->a, a, sizeof(a));
+    if( !bGone ) memcpy(pStats->a, a, sizeof(a));
   }else if( sqlite3_changes64(db)==0 ){
     pStats->a[UPSERT_N_SKIPPED]++;
     if( (eKind & UPSERT_W_MODE)==UPSERT_W_IGNORE ){
