@@ -1864,6 +1864,27 @@ static int upsertFailAction(
 }
 
 /*
+** The inner statement of pTab just failed on an immediate foreign key,
+** which a native statement checks only when it ends: a multi-row INSERT
+** may insert a child before its parent.  The inner statement checks at
+** its own end, after each row.  In autocommit mode the outer statement
+** ends by committing, and a commit checks the deferred foreign keys: so
+** defer the immediate ones (PRAGMA defer_foreign_keys, which the commit
+** or rollback that ends the statement switches off again) and return
+** true, for the row to be written again.  In a transaction no callback
+** comes when the outer statement ends, so the check stays per row (see
+** README, Limitations), and this returns false.
+*/
+static int upsertDeferForeignKeys(UpsertTab *pTab){
+  sqlite3 *db = pTab->db;
+  if( sqlite3_extended_errcode(db)!=SQLITE_CONSTRAINT_FOREIGNKEY
+   || !sqlite3_get_autocommit(db) ){
+    return 0;
+  }
+  return sqlite3_exec(db, "PRAGMA defer_foreign_keys=ON", 0, 0, 0)==0;
+}
+
+/*
 ** Write one row, argv[] as xUpdate has it, with an inner statement of
 ** kind eKind for the NULL pattern aNull, and count it.  Returns
 ** SQLITE_OK, or SQLITE_CONSTRAINT for a row OR IGNORE ignored, or an
@@ -1913,15 +1934,19 @@ static int upsertWriteRow(
   if( eKind & UPSERT_W_ROWID ){
     upsertBind(pStmt, pTab->nCol+2, argv[1], pTab->eEnc);
   }
-  memcpy(a, pStats->a, sizeof(a));
-  iDepth = ++pMod->nDepth;
-  pMod->iAbort = 0;
-  pTab->nInner++;
-  pTab->bUpdated = 0;
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  pTab->nInner--;
-  pMod->nDepth--;
+  for(;;){
+    memcpy(a, pStats->a, sizeof(a));
+    iDepth = ++pMod->nDepth;
+    pMod->iAbort = 0;
+    pTab->nInner++;
+    pTab->bUpdated = 0;
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    pTab->nInner--;
+    pMod->nDepth--;
+    if( rc==SQLITE_OK || iDepth>1 || !upsertDeferForeignKeys(pTab) ) break;
+    memcpy(pStats->a, a, sizeof(a));
+  }
   if( rc!=SQLITE_OK ){
     int bGone = pMod->nRollback!=nRollback;
     rc = upsertFailAction(pTab, eKind, rc, pMod->iAbort==iDepth, bGone);
