@@ -143,6 +143,7 @@ struct UpsertModule {
 struct UpsertWrite {
   sqlite3_stmt *pStmt;       /* The statement, or NULL */
   int eKind;                 /* UPSERT_W_* */
+  int nPrep;                 /* Times SQLite re-prepared it, last seen */
   unsigned char *aNull;      /* With nulls=keep: which columns are NULL */
 };
 
@@ -182,6 +183,14 @@ struct UpsertTab {
   int nRun;                  /* Rows of the current statement so far */
   sqlite3_int64 nMark;       /* sqlite3_total_changes64() after last row */
   char zPtr[40];             /* "vtab:%p" of this table, as EXPLAIN says */
+  /* Following schema changes: see upsertRefresh() */
+  int nArg;                  /* Arguments of xConnect */
+  char **azArg;              /* Copies of them */
+  char *zDecl;               /* The declaration of the virtual table */
+  int iCookie;               /* schema_version of zDb when derived */
+  sqlite3_stmt *pStep;       /* Inner write statement stepping, or NULL */
+  int nStepPrep;             /* Its re-prepare count when it was built */
+  int bStale;                /* upsert_into_fresh() failed in this step */
 };
 
 struct UpsertCursor {
@@ -394,6 +403,8 @@ static void upsertFree(UpsertTab *pTab){
   sqlite3_free(pTab->zTab);
   sqlite3_free(pTab->zMissing);
   sqlite3_free(pTab->zWhere);
+  sqlite3_free(pTab->zDecl);
+  sqlite3_free(pTab->azArg);
   sqlite3_free(pTab->base.zErrMsg);
   sqlite3_free(pTab);
 }
@@ -1082,6 +1093,94 @@ static int upsertEncoding(UpsertTab *pTab, char **pzErr){
 }
 
 /*
+** Set *piCookie to the schema_version of the backing table's database.
+*/
+static int upsertCookie(UpsertTab *pTab, int *piCookie){
+  int rc = SQLITE_OK;
+  char *zDummy = 0;
+  sqlite3_stmt *pStmt = upsertPrepare(&rc, pTab->db, &zDummy,
+      sqlite3_mprintf("PRAGMA \"%w\".schema_version", pTab->zDb), 0);
+  if( pStmt ){
+    *piCookie = 0;
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      *piCookie = sqlite3_column_int(pStmt, 0);
+    }
+    rc = sqlite3_finalize(pStmt);
+  }
+  sqlite3_free(zDummy);
+  return rc;
+}
+
+/*
+** Derive from argv[], the arguments of xCreate and xConnect (argv[1] is
+** the schema of the virtual table, argv[3] names the backing table,
+** argv[4..] are options), and from the backing table's schema, what pTab
+** knows of them: the backing table, its columns and key, what is
+** updated, and the declaration of the virtual table, returned in *pzDecl
+** (NULL if out of memory).  Run at connect, and again by upsertRefresh()
+** on a table of its own after a schema change.  Returns SQLITE_OK or an
+** error code with *pzErr set.
+*/
+static int upsertDerive(
+  UpsertTab *pTab,
+  int argc, const char *const*argv,
+  char **pzDecl,
+  char **pzErr
+){
+  UpsertSchema s;
+  const char *azOpt[UPSERT_N_OPT];
+  int anOpt[UPSERT_N_OPT];
+  sqlite3_str *pDecl = sqlite3_str_new(pTab->db);
+  int rc = SQLITE_OK;
+
+  memset(&s, 0, sizeof(s));
+  memset(azOpt, 0, sizeof(azOpt));
+  memset(anOpt, 0, sizeof(anOpt));
+  sqlite3_str_appendall(pDecl, "CREATE TABLE x(");
+  if( argc<4 ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "no table given: use %s(TABLE)",
+               argv[0]);
+  }else{
+    rc = upsertOptions(argc-4, argv+4, azOpt, anOpt, pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = upsertResolve(pTab, argv[3], pzErr);
+  if( rc==SQLITE_OK ) rc = upsertSchemaRead(pTab, &s, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = upsertConfigure(pTab, &s, azOpt, anOpt, argv[1], pDecl, pzErr);
+  }
+  if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
+  if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
+  if( rc==SQLITE_OK ) rc = upsertCookie(pTab, &pTab->iCookie);
+  upsertSchemaFree(&s);
+  sqlite3_str_appendall(pDecl, ")");
+  *pzDecl = sqlite3_str_finish(pDecl);
+  if( *pzDecl==0 && rc==SQLITE_OK ) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+/*
+** Keep a copy of the argc arguments argv[] of xConnect in pTab, for
+** upsertRefresh().
+*/
+static int upsertKeepArgs(UpsertTab *pTab, int argc, const char *const*argv){
+  sqlite3_int64 nByte = sizeof(char*)*argc;
+  char *z;
+  int i;
+  for(i=0; i<argc; i++) nByte += strlen(argv[i])+1;
+  pTab->azArg = sqlite3_malloc64(nByte);
+  if( pTab->azArg==0 ) return SQLITE_NOMEM;
+  z = (char*)&pTab->azArg[argc];
+  for(i=0; i<argc; i++){
+    int n = (int)strlen(argv[i])+1;
+    memcpy(z, argv[i], n);
+    pTab->azArg[i] = z;
+    z += n;
+  }
+  pTab->nArg = argc;
+  return SQLITE_OK;
+}
+
+/*
 ** The xConnect and xCreate methods.  argv[1] is the schema of the virtual
 ** table, argv[3] names the backing table, argv[4..] are options.
 **
@@ -1102,17 +1201,10 @@ static int upsertInit(
   int bCreate
 ){
   UpsertTab *pTab;
-  UpsertSchema s;
-  const char *azOpt[UPSERT_N_OPT];
-  int anOpt[UPSERT_N_OPT];
-  sqlite3_str *pDecl = 0;
   char *zDecl = 0;
   int rc = SQLITE_OK;
 
   *ppVtab = 0;
-  memset(&s, 0, sizeof(s));
-  memset(azOpt, 0, sizeof(azOpt));
-  memset(anOpt, 0, sizeof(anOpt));
   pTab = sqlite3_malloc64(sizeof(*pTab));
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
@@ -1120,25 +1212,8 @@ static int upsertInit(
   pTab->pMod = (UpsertModule*)pAux;
   sqlite3_snprintf(sizeof(pTab->zPtr), pTab->zPtr, "vtab:%p", &pTab->base);
 
-  pDecl = sqlite3_str_new(db);
-  sqlite3_str_appendall(pDecl, "CREATE TABLE x(");
-  if( argc<4 ){
-    upsertFail(&rc, pzErr, UPSERT_ERR "no table given: use %s(TABLE)",
-               argv[0]);
-  }else{
-    rc = upsertOptions(argc-4, argv+4, azOpt, anOpt, pzErr);
-  }
-  if( rc==SQLITE_OK ) rc = upsertResolve(pTab, argv[3], pzErr);
-  if( rc==SQLITE_OK ) rc = upsertSchemaRead(pTab, &s, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = upsertConfigure(pTab, &s, azOpt, anOpt, argv[1], pDecl, pzErr);
-  }
-  if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
-  if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
-  upsertSchemaFree(&s);
-  sqlite3_str_appendall(pDecl, ")");
-  zDecl = sqlite3_str_finish(pDecl);
-  if( zDecl==0 && rc==SQLITE_OK ) rc = SQLITE_NOMEM;
+  rc = upsertDerive(pTab, argc, argv, &zDecl, pzErr);
+  if( rc==SQLITE_OK ) rc = upsertKeepArgs(pTab, argc, argv);
   if( rc==SQLITE_ERROR && !bCreate ){
     /* See the comment above this function */
     pTab->zMissing = *pzErr;
@@ -1157,7 +1232,7 @@ static int upsertInit(
       *pzErr = sqlite3_mprintf(UPSERT_ERR "%s", sqlite3_errmsg(db));
     }
   }
-  sqlite3_free(zDecl);
+  pTab->zDecl = zDecl;
   if( rc==SQLITE_OK ){
     pTab->pStats = upsertStatsFind(pTab->pMod, argv[1], argv[2], 1);
     if( pTab->pStats==0 ) rc = SQLITE_NOMEM;
@@ -1456,10 +1531,14 @@ static void upsertAppendStored(
   const char *zCol
 ){
   int k;
-  sqlite3_str_appendf(p, "%s(SELECT \"%w\" FROM \"%w\".\"%w\"", zSep,
-                      zCol, pTab->zDb, pTab->zTab);
+  /* The lookup compares in the key index's collation, which a schema
+  ** change may have changed: upsert_into_fresh() fails the statement
+  ** before it writes if SQLite re-prepared it (see upsertRefresh()) */
+  sqlite3_str_appendf(p, "%s(SELECT \"%w\" FROM \"%w\".\"%w\""
+                      " WHERE upsert_into_fresh(?%d)", zSep,
+                      zCol, pTab->zDb, pTab->zTab, pTab->nCol+1);
   for(k=0; k<pTab->nKey; k++){
-    sqlite3_str_appendf(p, "%s\"%w\"=?%d", k ? " AND " : " WHERE ",
+    sqlite3_str_appendf(p, " AND \"%w\"=?%d",
                         pTab->azCol[pTab->aiKey[k]], pTab->aiKey[k]+1);
     /* The key index's collation: the conflict is found with it */
     if( pTab->azKeyColl && pTab->azKeyColl[k] ){
@@ -1613,25 +1692,119 @@ static sqlite3_stmt *upsertOpenerStmt(UpsertTab *pTab, int *pRc){
 }
 
 /*
+** Finalize every statement pTab has cached.
+*/
+static void upsertClearStmts(UpsertTab *pTab){
+  int i;
+  upsertClearWrites(pTab);
+  sqlite3_finalize(pTab->pOpener);
+  pTab->pOpener = 0;
+  for(i=0; i<2; i++){
+    sqlite3_finalize(pTab->apScan[i]);
+    pTab->apScan[i] = 0;
+  }
+}
+
+/*
+** Exchange what upsertDerive() derived from the schema between a and b.
+** aNull is kept: the columns, and so its size, are the same.
+*/
+static void upsertSwapDerived(UpsertTab *a, UpsertTab *b){
+  UpsertTab t;
+#define UPSERT_SWAP(F) (t.F = a->F, a->F = b->F, b->F = t.F)
+  UPSERT_SWAP(zDb);
+  UPSERT_SWAP(zTab);
+  UPSERT_SWAP(zWhere);
+  UPSERT_SWAP(iDb);
+  UPSERT_SWAP(bRowid);
+  UPSERT_SWAP(bNullsKeep);
+  UPSERT_SWAP(eEnc);
+  UPSERT_SWAP(nCol);
+  UPSERT_SWAP(azCol);
+  UPSERT_SWAP(aFlag);
+  UPSERT_SWAP(nNeed);
+  UPSERT_SWAP(azNeed);
+  UPSERT_SWAP(azKeyColl);
+  UPSERT_SWAP(nKeyColl);
+  UPSERT_SWAP(nKey);
+  UPSERT_SWAP(aiKey);
+  UPSERT_SWAP(zRowid);
+  UPSERT_SWAP(iCookie);
+#undef UPSERT_SWAP
+}
+
+/*
+** Follow a schema change.  SQLite connects a virtual table again when it
+** reloads a schema, but DDL this connection runs itself (DROP INDEX and
+** CREATE INDEX, a table dropped and created again) changes the schema in
+** place, and a TEMP virtual table stays connected.  So when the backing
+** database's schema_version has moved since pTab derived its state,
+** derive it again, on a scratch table, and take the new state if it
+** declares the same columns; every cached statement is finalized then,
+** and *pbNew set.  If the columns differ, the virtual table no longer
+** stands for the backing table: an error.  Called only where no
+** statement of pTab runs.
+*/
+static int upsertRefresh(UpsertTab *pTab, int *pbNew){
+  UpsertTab *p;
+  char *zDecl = 0;
+  char *zErr = 0;
+  int iCookie = 0;
+  int rc;
+
+  *pbNew = 0;
+  if( pTab->zMissing || pTab->azArg==0 || pTab->nInner ) return SQLITE_OK;
+  rc = upsertCookie(pTab, &iCookie);
+  if( rc!=SQLITE_OK || iCookie==pTab->iCookie ) return rc;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = pTab->db;
+  rc = upsertDerive(p, pTab->nArg, (const char*const*)pTab->azArg,
+                    &zDecl, &zErr);
+  if( rc==SQLITE_OK && strcmp(zDecl, pTab->zDecl)!=0 ){
+    upsertFail(&rc, &zErr, UPSERT_ERR "the columns of table \"%s\" have"
+        " changed since \"%s\" was connected: drop \"%s\" and create it"
+        " again", pTab->zTab, pTab->azArg[2], pTab->azArg[2]);
+  }
+  if( rc==SQLITE_OK ){
+    upsertClearStmts(pTab);
+    upsertSwapDerived(pTab, p);
+    *pbNew = 1;
+  }else if( zErr ){
+    upsertError(pTab, "%s", zErr);
+  }
+  sqlite3_free(zErr);
+  sqlite3_free(zDecl);
+  upsertFree(p);
+  return rc;
+}
+
+/*
 ** Return the cached write statement of kind eKind for the NULL pattern
 ** aNull (NULL without nulls=keep), preparing it if it is not cached.
 ** Returns NULL with *pRc set on error.
 */
-static sqlite3_stmt *upsertWriteFind(
+static UpsertWrite *upsertWriteFind(
   UpsertTab *pTab,
   int eKind,
   const unsigned char *aNull,
   int *pRc
 ){
   UpsertWrite *pW;
+  int bNew = 0;
   int i;
   for(i=0; i<pTab->nWrite; i++){
     pW = &pTab->aWrite[i];
     if( pW->eKind==eKind
      && (aNull==0 || memcmp(pW->aNull, aNull, pTab->nCol)==0) ){
-      return pW->pStmt;
+      return pW;
     }
   }
+  /* A statement is built from what was derived from the schema, so that
+  ** must be up to date */
+  *pRc = upsertRefresh(pTab, &bNew);
+  if( *pRc ) return 0;
   if( pTab->nWrite<UPSERT_N_WRITE ){
     pW = &pTab->aWrite[pTab->nWrite];
   }else{
@@ -1654,7 +1827,7 @@ static sqlite3_stmt *upsertWriteFind(
     return 0;
   }
   if( pTab->nWrite<UPSERT_N_WRITE ) pTab->nWrite++;
-  return pW->pStmt;
+  return pW;
 }
 
 /*
@@ -1670,6 +1843,28 @@ static void upsertCountFunc(
   UpsertTab *pTab = sqlite3_value_pointer(argv[0], "upsert_into");
   (void)argc;
   if( pTab ) pTab->bUpdated = 1;
+  sqlite3_result_int(ctx, 1);
+}
+
+/*
+** upsert_into_fresh(P): P is the pointer to an UpsertTab bound to the
+** inner statement.  Fails if SQLite re-prepared the statement since it
+** was built, after a schema change (see upsertRefresh()); else true.
+*/
+static void upsertFreshFunc(
+  sqlite3_context *ctx,
+  int argc,
+  sqlite3_value **argv
+){
+  UpsertTab *pTab = sqlite3_value_pointer(argv[0], "upsert_into");
+  (void)argc;
+  if( pTab && pTab->pStep && pTab->nStepPrep!=sqlite3_stmt_status(
+        pTab->pStep, SQLITE_STMTSTATUS_REPREPARE, 0) ){
+    pTab->bStale = 1;
+    sqlite3_result_error(ctx, UPSERT_ERR "the schema of the backing table"
+        " changed", -1);
+    return;
+  }
   sqlite3_result_int(ctx, 1);
 }
 
@@ -1806,10 +2001,10 @@ static void upsertBind(
 }
 
 /*
-** The inner statement of pTab failed with rc.  Set the table's error to
-** its message, and return the code that makes the outer statement (the
-** INSERT into the virtual table) act on the error as a native INSERT of
-** kind eKind would.
+** The inner statement of pTab failed with rc, the extended code eErr;
+** its message is the table's error.  Return the code that makes the
+** outer statement (the INSERT into the virtual table) act on the error as
+** a native INSERT of kind eKind would.
 **
 ** SQLite acts on an error a virtual table returns by its code alone: a
 ** constraint code takes the action of the outer statement's conflict
@@ -1835,12 +2030,11 @@ static int upsertFailAction(
   UpsertTab *pTab,
   int eKind,
   int rc,
+  int eErr,
   int bAborted,
   int bGone
 ){
-  int eErr = sqlite3_extended_errcode(pTab->db);
   int bAbort = 0;
-  rc = upsertStmtError(pTab, rc);
   if( (rc&0xff)!=SQLITE_CONSTRAINT ) return rc;
   /* The transaction is gone: every code fails the statement */
   if( bGone && (eKind & UPSERT_W_MODE)!=UPSERT_W_IGNORE ) return rc;
@@ -1864,7 +2058,8 @@ static int upsertFailAction(
 }
 
 /*
-** The inner statement of pTab just failed on an immediate foreign key,
+** The inner statement of pTab just failed with the extended code eErr.
+** If that is an immediate foreign key,
 ** which a native statement checks only when it ends: a multi-row INSERT
 ** may insert a child before its parent.  The inner statement checks at
 ** its own end, after each row.  In autocommit mode the outer statement
@@ -1875,13 +2070,41 @@ static int upsertFailAction(
 ** comes when the outer statement ends, so the check stays per row (see
 ** README, Limitations), and this returns false.
 */
-static int upsertDeferForeignKeys(UpsertTab *pTab){
+static int upsertDeferForeignKeys(UpsertTab *pTab, int eErr){
   sqlite3 *db = pTab->db;
-  if( sqlite3_extended_errcode(db)!=SQLITE_CONSTRAINT_FOREIGNKEY
-   || !sqlite3_get_autocommit(db) ){
+  if( eErr!=SQLITE_CONSTRAINT_FOREIGNKEY || !sqlite3_get_autocommit(db) ){
     return 0;
   }
   return sqlite3_exec(db, "PRAGMA defer_foreign_keys=ON", 0, 0, 0)==0;
+}
+
+/*
+** Step pStmt, an inner write statement of pTab that is nPrep times
+** re-prepared, for one row.  Returns its result, with *pbAborted set if
+** it rolled back its own statement journal (see upsertFailAction()).
+*/
+static int upsertStep(
+  UpsertTab *pTab,
+  sqlite3_stmt *pStmt,
+  int nPrep,
+  int *pbAborted
+){
+  UpsertModule *pMod = pTab->pMod;
+  int iDepth = ++pMod->nDepth;
+  int rc;
+  pMod->iAbort = 0;
+  pTab->nInner++;
+  pTab->bUpdated = 0;
+  pTab->pStep = pStmt;
+  pTab->nStepPrep = nPrep;
+  pTab->bStale = 0;
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  pTab->pStep = 0;
+  pTab->nInner--;
+  pMod->nDepth--;
+  *pbAborted = pMod->iAbort==iDepth;
+  return rc;
 }
 
 /*
@@ -1897,6 +2120,12 @@ static int upsertDeferForeignKeys(UpsertTab *pTab){
 ** counts in pMod->nDepth, which SQLITE_LIMIT_TRIGGER_DEPTH bounds, as
 ** SQLite bounds native trigger recursion: SQLite cannot see the
 ** recursion through the inner statements.
+**
+** The row is written a second time, after its first try failed and was
+** taken back, in two cases: SQLite re-prepared the statement, after a
+** schema change, and the state derived from the schema changed with it
+** (upsertRefresh()); or an immediate foreign key failed in autocommit
+** mode (upsertDeferForeignKeys()).
 */
 static int upsertWriteRow(
   UpsertTab *pTab,
@@ -1908,11 +2137,12 @@ static int upsertWriteRow(
   sqlite3 *db = pTab->db;
   UpsertModule *pMod = pTab->pMod;
   UpsertStats *pStats = pTab->pStats;
-  sqlite3_stmt *pStmt;
   int bOwn = pTab->nInner>0;      /* Re-entered: a statement of its own */
   int bUpdated = pTab->bUpdated;  /* That of the write this one is inside */
   int nRollback = pMod->nRollback;
-  int iDepth;
+  int bAborted = 0;
+  int eErr = SQLITE_OK;
+  int nTry;
   sqlite3_int64 a[3];
   int rc = SQLITE_OK;
   int i;
@@ -1922,34 +2152,53 @@ static int upsertWriteRow(
     upsertError(pTab, UPSERT_ERR "too many levels of trigger recursion");
     return SQLITE_ERROR;
   }
-  if( bOwn ){
-    pStmt = upsertWriteStmt(pTab, eKind, aNull, &rc, &pTab->base.zErrMsg);
-  }else{
-    pStmt = upsertWriteFind(pTab, eKind, aNull, &rc);
-  }
-  if( pStmt==0 ) return rc;
-  for(i=0; i<pTab->nCol; i++){
-    upsertBind(pStmt, i+1, argv[i+2], pTab->eEnc);
-  }
-  if( eKind & UPSERT_W_ROWID ){
-    upsertBind(pStmt, pTab->nCol+2, argv[1], pTab->eEnc);
-  }
-  for(;;){
-    memcpy(a, pStats->a, sizeof(a));
-    iDepth = ++pMod->nDepth;
-    pMod->iAbort = 0;
-    pTab->nInner++;
-    pTab->bUpdated = 0;
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-    pTab->nInner--;
-    pMod->nDepth--;
-    if( rc==SQLITE_OK || iDepth>1 || !upsertDeferForeignKeys(pTab) ) break;
+  memcpy(a, pStats->a, sizeof(a));
+  for(nTry=0; nTry<3; nTry++){
+    UpsertWrite *pW = 0;
+    sqlite3_stmt *pStmt;
+    int nPrep = 0;
+    if( bOwn ){
+      pStmt = upsertWriteStmt(pTab, eKind, aNull, &rc, &pTab->base.zErrMsg);
+    }else{
+      pW = upsertWriteFind(pTab, eKind, aNull, &rc);
+      pStmt = pW ? pW->pStmt : 0;
+      if( pW ) nPrep = pW->nPrep;
+    }
+    if( pStmt==0 ) return rc;
+    for(i=0; i<pTab->nCol; i++){
+      upsertBind(pStmt, i+1, argv[i+2], pTab->eEnc);
+    }
+    if( eKind & UPSERT_W_ROWID ){
+      upsertBind(pStmt, pTab->nCol+2, argv[1], pTab->eEnc);
+    }
+    rc = upsertStep(pTab, pStmt, nPrep, &bAborted);
+    if( rc!=SQLITE_OK ){
+      /* Before another statement runs and resets them */
+      eErr = sqlite3_extended_errcode(db);
+      rc = upsertStmtError(pTab, rc);
+    }
+    if( bOwn ){
+      sqlite3_finalize(pStmt);
+    }else if( nPrep!=(i = sqlite3_stmt_status(pStmt,
+                                              SQLITE_STMTSTATUS_REPREPARE, 0)) ){
+      int bNew = 0;
+      int bStale = pTab->bStale;
+      pW->nPrep = i;
+      if( upsertRefresh(pTab, &bNew)==SQLITE_OK && rc!=SQLITE_OK
+       && (bNew || bStale) ){
+        memcpy(pStats->a, a, sizeof(a));
+        continue;
+      }
+    }
+    if( rc==SQLITE_OK || pMod->nDepth>0
+     || !upsertDeferForeignKeys(pTab, eErr) ){
+      break;
+    }
     memcpy(pStats->a, a, sizeof(a));
   }
   if( rc!=SQLITE_OK ){
     int bGone = pMod->nRollback!=nRollback;
-    rc = upsertFailAction(pTab, eKind, rc, pMod->iAbort==iDepth, bGone);
+    rc = upsertFailAction(pTab, eKind, rc, eErr, bAborted, bGone);
     /* Rows that writes inside this one counted are taken back with it,
     ** unless the transaction went, and xRollback set the counts */
     if( !bGone ) memcpy(pStats->a, a, sizeof(a));
@@ -1966,7 +2215,6 @@ static int upsertWriteRow(
   }
   pTab->bUpdated = bUpdated;
   if( rc==SQLITE_OK ) *pRowid = sqlite3_last_insert_rowid(db);
-  if( bOwn ) sqlite3_finalize(pStmt);
   return rc;
 }
 
@@ -2301,7 +2549,7 @@ __declspec(dllexport)
 #endif
 /*
 ** The entry point.  Registers the module "upsert_into" and the functions
-** upsert_into_stats() and upsert_into_count() on db.
+** upsert_into_stats(), upsert_into_count() and upsert_into_fresh() on db.
 */
 int sqlite3_upsert_init(
   sqlite3 *db,
@@ -2360,6 +2608,10 @@ int sqlite3_upsert_init(
     /* Used by the inner statements only; harmless anywhere else */
     rc = sqlite3_create_function_v2(db, "upsert_into_count", 1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, 0, upsertCountFunc, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "upsert_into_fresh", 1,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, 0, upsertFreshFunc, 0, 0, 0);
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_module_v2(db, "upsert_into", &upsertModule, pMod,
