@@ -1237,6 +1237,16 @@ static int upsertDestroy(sqlite3_vtab *pVtab){
 }
 
 /*
+** The collation with which the key lookup compares key column k: that
+** of the key's index (see upsertScanStmt()), BINARY for an INTEGER
+** PRIMARY KEY, which has no index and holds integers only.
+*/
+static const char *upsertLookupColl(UpsertTab *pTab, int k){
+  if( pTab->azKeyColl && pTab->azKeyColl[k] ) return pTab->azKeyColl[k];
+  return "BINARY";
+}
+
+/*
 ** Query plans, as idxNum (idxStr is not used):
 **
 **   UPSERT_PLAN_SCAN (0)   scan the whole backing table
@@ -1244,9 +1254,11 @@ static int upsertDestroy(sqlite3_vtab *pVtab){
 **                          value of key column i, in key order, and the
 **                          backing table is searched through its key
 **
-** Constraints are not omitted: SQLite checks them again with the
-** virtual table's own comparison rules, which may differ from the
-** backing column's collation.
+** The key plan takes an equality only if it compares with the collation
+** of the key's index, for the lookup compares with that one: a query's
+** k='a' COLLATE NOCASE on a BINARY key must find 'a' and 'A', which
+** only a scan does.  Constraints are not omitted: SQLite checks them
+** again on every row returned.
 */
 static int upsertBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   UpsertTab *pTab = (UpsertTab*)pVtab;
@@ -1256,7 +1268,9 @@ static int upsertBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     for(i=0; i<pInfo->nConstraint; i++){
       const struct sqlite3_index_constraint *p = &pInfo->aConstraint[i];
       if( p->usable && p->op==SQLITE_INDEX_CONSTRAINT_EQ
-       && p->iColumn==pTab->aiKey[k] ){
+       && p->iColumn==pTab->aiKey[k]
+       && sqlite3_stricmp(sqlite3_vtab_collation(pInfo, i),
+                          upsertLookupColl(pTab, k))==0 ){
         pInfo->aConstraintUsage[i].argvIndex = k+1;
         nFound++;
         break;
@@ -1348,6 +1362,12 @@ static sqlite3_stmt *upsertScanStmt(UpsertTab *pTab, int iPlan, int *pRc){
     for(i=0; i<pTab->nKey; i++){
       sqlite3_str_appendf(p, "%s\"%w\"=?%d", i ? " AND " : " WHERE ",
                           pTab->azCol[pTab->aiKey[i]], i+1);
+      /* The key index's collation, which may not be the column's: the
+      ** lookup then compares as upsertBestIndex() expects, and uses the
+      ** index */
+      if( pTab->azKeyColl && pTab->azKeyColl[i] ){
+        sqlite3_str_appendf(p, " COLLATE \"%w\"", pTab->azKeyColl[i]);
+      }
     }
   }
   return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
