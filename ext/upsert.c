@@ -161,6 +161,9 @@ struct UpsertTab {
   int nKey;                  /* Number of key columns */
   int *aiKey;                /* Declared-column index of each key column */
   const char *zRowid;        /* How to name the rowid in SQL, or NULL */
+  /* Rows of a backing table without a rowid: see upsertRowKeyName() */
+  char zRowKey[32];          /* Hidden PRIMARY KEY column, or "" */
+  int iRowKey;               /* Its column number, after the declared ones */
   unsigned char *aNull;      /* Scratch: NULL pattern of the current row */
   int nWrite;                /* Entries of aWrite[] in use */
   int iEvict;                /* Next entry of aWrite[] to replace */
@@ -180,7 +183,7 @@ struct UpsertCursor {
   sqlite3_stmt *pStmt;       /* Statement reading the backing table */
   int iPlan;                 /* UPSERT_PLAN_* that pStmt implements */
   int bEof;                  /* True at end of results */
-  sqlite3_int64 iRow;        /* Row counter, the rowid of rowless tables */
+  sqlite3_int64 iRow;        /* Position of the row in this xFilter's rows */
 };
 
 /*
@@ -681,6 +684,45 @@ static void upsertRowidName(UpsertTab *pTab, UpsertSchema *p){
 }
 
 /*
+** Name the hidden PRIMARY KEY column of a virtual table whose backing
+** table has no rowid that SQL can name (WITHOUT ROWID, or a rowid table
+** whose rowid, _rowid_ and oid are all column names), or leave
+** pTab->zRowKey empty if it has one.
+**
+** Why: SQLite tells the rows of a virtual table apart by their rowid, or
+** by the PRIMARY KEY of one declared WITHOUT ROWID.  A multi-index OR
+** (each term a key lookup) drops a row whose rowid it has seen, and a
+** RIGHT JOIN takes a row as matched by it.  A row counter would not do:
+** every key lookup would report the same rowid.  So such a table is
+** declared WITHOUT ROWID, with a hidden column as its PRIMARY KEY whose
+** value tells rows apart (see upsertRowKey()).  A key column cannot be
+** it: SQLite allows a writable WITHOUT ROWID virtual table a one-column
+** PRIMARY KEY only, and a key column may hold NULL, with which an UPDATE
+** of the virtual table would reach xUpdate looking like an INSERT.
+**
+** A table that declares as many columns as SQLITE_LIMIT_COLUMN allows
+** has no room for it, and is declared as before, so that it can still
+** be written.  It cannot be read anyway: the statement that reads the
+** backing table would return one column too many.
+*/
+static void upsertRowKeyName(UpsertTab *pTab){
+  int i;
+  int n = 0;
+  pTab->zRowKey[0] = 0;
+  if( pTab->zRowid || pTab->nKey==0 ) return;
+  if( pTab->nCol>=sqlite3_limit(pTab->db, SQLITE_LIMIT_COLUMN, -1) ) return;
+  sqlite3_snprintf(sizeof(pTab->zRowKey), pTab->zRowKey, "upsert_into_row");
+  for(i=0; i<pTab->nCol; i++){
+    if( sqlite3_stricmp(pTab->azCol[i], pTab->zRowKey)==0 ){
+      sqlite3_snprintf(sizeof(pTab->zRowKey), pTab->zRowKey,
+                       "upsert_into_row%d", ++n);
+      i = -1;
+    }
+  }
+  pTab->iRowKey = pTab->nCol;
+}
+
+/*
 ** The options, in the order of UpsertOpt.az[].
 */
 static const char *azUpsertOpt[] = {
@@ -1126,8 +1168,14 @@ static int upsertInit(
   }
   if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
   if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
+  if( rc==SQLITE_OK ) upsertRowKeyName(pTab);
   upsertSchemaFree(&s);
+  if( pTab->zRowKey[0] ){
+    sqlite3_str_appendf(pDecl, ", \"%w\" HIDDEN, PRIMARY KEY(\"%w\")",
+                        pTab->zRowKey, pTab->zRowKey);
+  }
   sqlite3_str_appendall(pDecl, ")");
+  if( pTab->zRowKey[0] ) sqlite3_str_appendall(pDecl, " WITHOUT ROWID");
   zDecl = sqlite3_str_finish(pDecl);
   if( zDecl==0 && rc==SQLITE_OK ) rc = SQLITE_NOMEM;
   if( rc==SQLITE_ERROR && !bCreate ){
@@ -1428,16 +1476,93 @@ static int upsertEof(sqlite3_vtab_cursor *cur){
   return ((UpsertCursor*)cur)->bEof;
 }
 
+/*
+** Return, as the value of the hidden PRIMARY KEY column (see
+** upsertRowKeyName()), a blob that tells the current row of pCur from
+** every other: the type and bytes of each key column's value, a text
+** or blob preceded by its length, so that two rows give the same blob
+** only if their keys are the same values.  The key is unique in the
+** backing table, except that a UNIQUE key may be NULL in many rows.  A
+** row whose key holds a NULL is found by a scan only, never by a key
+** lookup, and gets its position in the scan instead: the same in every
+** scan a statement makes, so a RIGHT JOIN finds it again.
+*/
+static int upsertRowKey(UpsertCursor *pCur, sqlite3_context *ctx){
+  UpsertTab *pTab = (UpsertTab*)pCur->base.pVtab;
+  sqlite3_str *p = sqlite3_str_new(pTab->db);
+  unsigned char a[9];
+  char *zBlob;
+  int bNull = 0;
+  int n;
+  int k, j;
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_value *pVal;
+    pVal = sqlite3_column_value(pCur->pStmt, pTab->aiKey[k]+1);
+    if( sqlite3_value_type(pVal)==SQLITE_NULL ) bNull = 1;
+  }
+  if( bNull ){
+    /* A NULL in the key: 'P' and the position, as 8 bytes */
+    for(j=0; j<8; j++) a[j+1] = (unsigned char)(pCur->iRow >> (56-8*j));
+    a[0] = 'P';
+    sqlite3_str_append(p, (const char*)a, 9);
+  }
+  for(k=0; k<pTab->nKey && !bNull; k++){
+    sqlite3_value *pVal;
+    sqlite3_uint64 u = 0;
+    const char *z = 0;
+    pVal = sqlite3_column_value(pCur->pStmt, pTab->aiKey[k]+1);
+    switch( sqlite3_value_type(pVal) ){
+      case SQLITE_INTEGER:
+        a[0] = 'I';
+        u = (sqlite3_uint64)sqlite3_value_int64(pVal);
+        break;
+      case SQLITE_FLOAT: {
+        double r = sqlite3_value_double(pVal);
+        a[0] = 'F';
+        memcpy(&u, &r, 8);
+        break;
+      }
+      default:
+        /* The bytes as they are, in the database's encoding: blob first,
+        ** so that the length is not that of a conversion */
+        a[0] = sqlite3_value_type(pVal)==SQLITE_TEXT ? 'T' : 'B';
+        z = (const char*)sqlite3_value_blob(pVal);
+        u = (sqlite3_uint64)sqlite3_value_bytes(pVal);
+        break;
+    }
+    for(j=0; j<8; j++) a[j+1] = (unsigned char)(u >> (56-8*j));
+    sqlite3_str_append(p, (const char*)a, 9);
+    if( z ) sqlite3_str_append(p, z, (int)u);
+  }
+  n = sqlite3_str_length(p);
+  if( sqlite3_str_errcode(p) ){
+    sqlite3_free(sqlite3_str_finish(p));
+    return SQLITE_NOMEM;
+  }
+  zBlob = sqlite3_str_finish(p);
+  sqlite3_result_blob(ctx, zBlob, n, sqlite3_free);
+  return SQLITE_OK;
+}
+
 static int upsertColumn(
   sqlite3_vtab_cursor *cur,
   sqlite3_context *ctx,
   int i
 ){
   UpsertCursor *pCur = (UpsertCursor*)cur;
+  UpsertTab *pTab = (UpsertTab*)cur->pVtab;
+  if( pTab->zRowKey[0] && i==pTab->iRowKey ){
+    return upsertRowKey(pCur, ctx);
+  }
   sqlite3_result_value(ctx, sqlite3_column_value(pCur->pStmt, i+1));
   return SQLITE_OK;
 }
 
+/*
+** xRowid: the backing table's rowid.  A table with no rowid to name is
+** declared WITHOUT ROWID (see upsertRowKeyName()), and SQLite does not
+** ask for it.
+*/
 static int upsertRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid){
   UpsertCursor *pCur = (UpsertCursor*)cur;
   UpsertTab *pTab = (UpsertTab*)cur->pVtab;
