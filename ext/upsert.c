@@ -1812,6 +1812,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
   int nRoot = 0;
   int aRoot[64];             /* Root pages of the table and its indexes */
   int bOverflow = 0;         /* Too many indexes for aRoot[] */
+  int iDb = -1;              /* Index of pTab->zDb in the EXPLAIN output */
   sqlite3_stmt *pStmt;
   sqlite3_stmt *pExplain = 0;
   char *zDummy = 0;
@@ -1830,6 +1831,22 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
       }
     }
     rc = sqlite3_finalize(pStmt);
+  }
+  /* The index now, not the one at connect time: DETACH renumbers the
+  ** databases after the one it detaches, and does not reconnect a TEMP
+  ** virtual table over a table in one of them */
+  pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
+        "SELECT seq FROM pragma_database_list WHERE name=?1 COLLATE nocase"
+      ), 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, pTab->zDb, -1, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) iDb = sqlite3_column_int(pStmt, 0);
+    rc = sqlite3_finalize(pStmt);
+    if( rc==SQLITE_OK && iDb<0 ){
+      upsertError(pTab, UPSERT_ERR "no such database '%s'", pTab->zDb);
+      rc = SQLITE_ERROR;
+      goto reads_out;
+    }
   }
   for(pStmt=sqlite3_next_stmt(db, 0);
       rc==SQLITE_OK && pStmt && *pbReads==0;
@@ -1854,7 +1871,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
       if( strcmp(zOp, "VUpdate")==0 ){
         if( zP4 && strcmp(zP4, pTab->zPtr)==0 ) bWriter = 1;
       }else if( strcmp(zOp, "OpenRead")==0 ){
-        if( sqlite3_column_int(pExplain, 4)==pTab->iDb ){
+        if( sqlite3_column_int(pExplain, 4)==iDb ){
           int iRoot = sqlite3_column_int(pExplain, 3);
           int i;
           for(i=0; i<nRoot && aRoot[i]!=iRoot; i++){}
@@ -1876,6 +1893,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
     if( rc!=SQLITE_NOMEM ) rc = SQLITE_OK;
     if( bWriter && bReads ) *pbReads = 1;
   }
+reads_out:
   sqlite3_free(zDummy);
   return rc;
 }
