@@ -1794,17 +1794,46 @@ static void upsertCountFunc(
 }
 
 /*
+** Prepare "EXPLAIN " and zSql, the text of a running statement, for
+** upsertReadsBacking().  The text fitted SQLITE_LIMIT_SQL_LENGTH when
+** it was prepared, but the longer one may not: the limit is raised for
+** this prepare alone, and set back.  Returns the statement, or NULL
+** with *pRc set.
+*/
+static sqlite3_stmt *upsertExplainStmt(sqlite3 *db, const char *zSql,
+                                       int *pRc){
+  char *zExplain = sqlite3_mprintf("EXPLAIN %s", zSql);
+  char *zDummy = 0;
+  sqlite3_stmt *pStmt;
+  int nOld = sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, -1);
+  size_t n = zExplain ? strlen(zExplain) : 0;
+  if( n>(size_t)nOld ){
+    /* SQLite caps it at SQLITE_MAX_SQL_LENGTH; the prepare fails above */
+    sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, n>0x7fffffff ? 0x7fffffff
+                                                            : (int)n);
+  }
+  pStmt = upsertPrepare(pRc, db, &zDummy, zExplain, 0);
+  sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, nOld);
+  sqlite3_free(zDummy);
+  return pStmt;
+}
+
+/*
 ** Decide whether the statement now writing into pTab also reads the
 ** backing table, directly or through another upsert_into table over it.
 ** Such a statement could read the rows it has just written, without
-** end.  Sets *pbReads.  Returns SQLITE_OK or an error code.
+** end.  Sets *pbReads.  Returns SQLITE_OK or an error code, with the
+** message in pTab->base.zErrMsg.
 **
 ** The statement is found as the busy one whose program holds OP_VUpdate
 ** on this table, and its program (re-prepared from its text, with
 ** EXPLAIN) is searched for an OpenRead of the backing table or of one
 ** of its indexes, as SQLite's own readsTable() does for native INSERT.
 ** That over-approximates: a statement that reads the table into a
-** sorter or a materialized view first is refused too.
+** sorter or a materialized view first is refused too.  A read-only
+** statement writes nothing, so it is not the one.  When a statement
+** that may be the one cannot be prepared again, the check cannot
+** decide, and fails: running on could be running without end.
 */
 static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
   sqlite3 *db = pTab->db;
@@ -1854,16 +1883,17 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
     int bWriter = 0;
     int bReads = 0;
     const char *zSql;
-    if( !sqlite3_stmt_busy(pStmt) || sqlite3_stmt_isexplain(pStmt) ) continue;
-    zSql = sqlite3_sql(pStmt);
-    if( zSql==0 ) continue;
-    pExplain = upsertPrepare(&rc, db, &zDummy,
-                             sqlite3_mprintf("EXPLAIN %s", zSql), 0);
-    if( rc!=SQLITE_OK ){
-      /* A statement that cannot be prepared again is not this one */
-      if( rc!=SQLITE_NOMEM ) rc = SQLITE_OK;
+    if( !sqlite3_stmt_busy(pStmt) || sqlite3_stmt_isexplain(pStmt)
+     || sqlite3_stmt_readonly(pStmt) ){
       continue;
     }
+    zSql = sqlite3_sql(pStmt);
+    if( zSql==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    pExplain = upsertExplainStmt(db, zSql, &rc);
+    if( rc!=SQLITE_OK ) break;
     while( sqlite3_step(pExplain)==SQLITE_ROW ){
       const char *zOp = (const char*)sqlite3_column_text(pExplain, 1);
       const char *zP4 = (const char*)sqlite3_column_text(pExplain, 5);
@@ -1890,8 +1920,12 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
       }
     }
     rc = sqlite3_finalize(pExplain);
-    if( rc!=SQLITE_NOMEM ) rc = SQLITE_OK;
     if( bWriter && bReads ) *pbReads = 1;
+  }
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+    upsertError(pTab, UPSERT_ERR "cannot tell whether this statement reads"
+        " table \"%s\" while it writes to it, so it does not run: %s",
+        pTab->zTab, sqlite3_errmsg(db));
   }
 reads_out:
   sqlite3_free(zDummy);
