@@ -171,6 +171,9 @@ struct UpsertTab {
   int nKey;                  /* Number of key columns */
   int *aiKey;                /* Declared-column index of each key column */
   const char *zRowid;        /* How to name the rowid in SQL, or NULL */
+  /* Rows of a backing table without a rowid: see upsertRowKeyName() */
+  char zRowKey[32];          /* Hidden PRIMARY KEY column, or "" */
+  int iRowKey;               /* Its column number, after the declared ones */
   unsigned char *aNull;      /* Scratch: NULL pattern of the current row */
   int nWrite;                /* Entries of aWrite[] in use */
   int iEvict;                /* Next entry of aWrite[] to replace */
@@ -198,7 +201,7 @@ struct UpsertCursor {
   sqlite3_stmt *pStmt;       /* Statement reading the backing table */
   int iPlan;                 /* UPSERT_PLAN_* that pStmt implements */
   int bEof;                  /* True at end of results */
-  sqlite3_int64 iRow;        /* Row counter, the rowid of rowless tables */
+  sqlite3_int64 iRow;        /* Position of the row in this xFilter's rows */
 };
 
 /*
@@ -701,6 +704,45 @@ static void upsertRowidName(UpsertTab *pTab, UpsertSchema *p){
 }
 
 /*
+** Name the hidden PRIMARY KEY column of a virtual table whose backing
+** table has no rowid that SQL can name (WITHOUT ROWID, or a rowid table
+** whose rowid, _rowid_ and oid are all column names), or leave
+** pTab->zRowKey empty if it has one.
+**
+** Why: SQLite tells the rows of a virtual table apart by their rowid, or
+** by the PRIMARY KEY of one declared WITHOUT ROWID.  A multi-index OR
+** (each term a key lookup) drops a row whose rowid it has seen, and a
+** RIGHT JOIN takes a row as matched by it.  A row counter would not do:
+** every key lookup would report the same rowid.  So such a table is
+** declared WITHOUT ROWID, with a hidden column as its PRIMARY KEY whose
+** value tells rows apart (see upsertRowKey()).  A key column cannot be
+** it: SQLite allows a writable WITHOUT ROWID virtual table a one-column
+** PRIMARY KEY only, and a key column may hold NULL, with which an UPDATE
+** of the virtual table would reach xUpdate looking like an INSERT.
+**
+** A table that declares as many columns as SQLITE_LIMIT_COLUMN allows
+** has no room for it, and is declared as before, so that it can still
+** be written.  It cannot be read anyway: the statement that reads the
+** backing table would return one column too many.
+*/
+static void upsertRowKeyName(UpsertTab *pTab){
+  int i;
+  int n = 0;
+  pTab->zRowKey[0] = 0;
+  if( pTab->zRowid || pTab->nKey==0 ) return;
+  if( pTab->nCol>=sqlite3_limit(pTab->db, SQLITE_LIMIT_COLUMN, -1) ) return;
+  sqlite3_snprintf(sizeof(pTab->zRowKey), pTab->zRowKey, "upsert_into_row");
+  for(i=0; i<pTab->nCol; i++){
+    if( sqlite3_stricmp(pTab->azCol[i], pTab->zRowKey)==0 ){
+      sqlite3_snprintf(sizeof(pTab->zRowKey), pTab->zRowKey,
+                       "upsert_into_row%d", ++n);
+      i = -1;
+    }
+  }
+  pTab->iRowKey = pTab->nCol;
+}
+
+/*
 ** The options, in the order of UpsertOpt.az[].
 */
 static const char *azUpsertOpt[] = {
@@ -1151,8 +1193,14 @@ static int upsertDerive(
   if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
   if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
   if( rc==SQLITE_OK ) rc = upsertCookie(pTab, &pTab->iCookie);
+  if( rc==SQLITE_OK ) upsertRowKeyName(pTab);
   upsertSchemaFree(&s);
+  if( pTab->zRowKey[0] ){
+    sqlite3_str_appendf(pDecl, ", \"%w\" HIDDEN, PRIMARY KEY(\"%w\")",
+                        pTab->zRowKey, pTab->zRowKey);
+  }
   sqlite3_str_appendall(pDecl, ")");
+  if( pTab->zRowKey[0] ) sqlite3_str_appendall(pDecl, " WITHOUT ROWID");
   *pzDecl = sqlite3_str_finish(pDecl);
   if( *pzDecl==0 && rc==SQLITE_OK ) rc = SQLITE_NOMEM;
   return rc;
@@ -1321,6 +1369,16 @@ static int upsertDestroy(sqlite3_vtab *pVtab){
 }
 
 /*
+** The collation with which the key lookup compares key column k: that
+** of the key's index (see upsertScanStmt()), BINARY for an INTEGER
+** PRIMARY KEY, which has no index and holds integers only.
+*/
+static const char *upsertLookupColl(UpsertTab *pTab, int k){
+  if( pTab->azKeyColl && pTab->azKeyColl[k] ) return pTab->azKeyColl[k];
+  return "BINARY";
+}
+
+/*
 ** Query plans, as idxNum (idxStr is not used):
 **
 **   UPSERT_PLAN_SCAN (0)   scan the whole backing table
@@ -1328,9 +1386,11 @@ static int upsertDestroy(sqlite3_vtab *pVtab){
 **                          value of key column i, in key order, and the
 **                          backing table is searched through its key
 **
-** Constraints are not omitted: SQLite checks them again with the
-** virtual table's own comparison rules, which may differ from the
-** backing column's collation.
+** The key plan takes an equality only if it compares with the collation
+** of the key's index, for the lookup compares with that one: a query's
+** k='a' COLLATE NOCASE on a BINARY key must find 'a' and 'A', which
+** only a scan does.  Constraints are not omitted: SQLite checks them
+** again on every row returned.
 */
 static int upsertBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   UpsertTab *pTab = (UpsertTab*)pVtab;
@@ -1340,7 +1400,9 @@ static int upsertBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     for(i=0; i<pInfo->nConstraint; i++){
       const struct sqlite3_index_constraint *p = &pInfo->aConstraint[i];
       if( p->usable && p->op==SQLITE_INDEX_CONSTRAINT_EQ
-       && p->iColumn==pTab->aiKey[k] ){
+       && p->iColumn==pTab->aiKey[k]
+       && sqlite3_stricmp(sqlite3_vtab_collation(pInfo, i),
+                          upsertLookupColl(pTab, k))==0 ){
         pInfo->aConstraintUsage[i].argvIndex = k+1;
         nFound++;
         break;
@@ -1435,6 +1497,12 @@ static sqlite3_stmt *upsertScanStmt(UpsertTab *pTab, int iPlan, int *pRc){
     for(i=0; i<pTab->nKey; i++){
       sqlite3_str_appendf(p, "%s\"%w\"=?%d", i ? " AND " : " WHERE ",
                           pTab->azCol[pTab->aiKey[i]], i+1);
+      /* The key index's collation, which may not be the column's: the
+      ** lookup then compares as upsertBestIndex() expects, and uses the
+      ** index */
+      if( pTab->azKeyColl && pTab->azKeyColl[i] ){
+        sqlite3_str_appendf(p, " COLLATE \"%w\"", pTab->azKeyColl[i]);
+      }
     }
   }
   return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
@@ -1495,16 +1563,93 @@ static int upsertEof(sqlite3_vtab_cursor *cur){
   return ((UpsertCursor*)cur)->bEof;
 }
 
+/*
+** Return, as the value of the hidden PRIMARY KEY column (see
+** upsertRowKeyName()), a blob that tells the current row of pCur from
+** every other: the type and bytes of each key column's value, a text
+** or blob preceded by its length, so that two rows give the same blob
+** only if their keys are the same values.  The key is unique in the
+** backing table, except that a UNIQUE key may be NULL in many rows.  A
+** row whose key holds a NULL is found by a scan only, never by a key
+** lookup, and gets its position in the scan instead: the same in every
+** scan a statement makes, so a RIGHT JOIN finds it again.
+*/
+static int upsertRowKey(UpsertCursor *pCur, sqlite3_context *ctx){
+  UpsertTab *pTab = (UpsertTab*)pCur->base.pVtab;
+  sqlite3_str *p = sqlite3_str_new(pTab->db);
+  unsigned char a[9];
+  char *zBlob;
+  int bNull = 0;
+  int n;
+  int k, j;
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_value *pVal;
+    pVal = sqlite3_column_value(pCur->pStmt, pTab->aiKey[k]+1);
+    if( sqlite3_value_type(pVal)==SQLITE_NULL ) bNull = 1;
+  }
+  if( bNull ){
+    /* A NULL in the key: 'P' and the position, as 8 bytes */
+    for(j=0; j<8; j++) a[j+1] = (unsigned char)(pCur->iRow >> (56-8*j));
+    a[0] = 'P';
+    sqlite3_str_append(p, (const char*)a, 9);
+  }
+  for(k=0; k<pTab->nKey && !bNull; k++){
+    sqlite3_value *pVal;
+    sqlite3_uint64 u = 0;
+    const char *z = 0;
+    pVal = sqlite3_column_value(pCur->pStmt, pTab->aiKey[k]+1);
+    switch( sqlite3_value_type(pVal) ){
+      case SQLITE_INTEGER:
+        a[0] = 'I';
+        u = (sqlite3_uint64)sqlite3_value_int64(pVal);
+        break;
+      case SQLITE_FLOAT: {
+        double r = sqlite3_value_double(pVal);
+        a[0] = 'F';
+        memcpy(&u, &r, 8);
+        break;
+      }
+      default:
+        /* The bytes as they are, in the database's encoding: blob first,
+        ** so that the length is not that of a conversion */
+        a[0] = sqlite3_value_type(pVal)==SQLITE_TEXT ? 'T' : 'B';
+        z = (const char*)sqlite3_value_blob(pVal);
+        u = (sqlite3_uint64)sqlite3_value_bytes(pVal);
+        break;
+    }
+    for(j=0; j<8; j++) a[j+1] = (unsigned char)(u >> (56-8*j));
+    sqlite3_str_append(p, (const char*)a, 9);
+    if( z ) sqlite3_str_append(p, z, (int)u);
+  }
+  n = sqlite3_str_length(p);
+  if( sqlite3_str_errcode(p) ){
+    sqlite3_free(sqlite3_str_finish(p));
+    return SQLITE_NOMEM;
+  }
+  zBlob = sqlite3_str_finish(p);
+  sqlite3_result_blob(ctx, zBlob, n, sqlite3_free);
+  return SQLITE_OK;
+}
+
 static int upsertColumn(
   sqlite3_vtab_cursor *cur,
   sqlite3_context *ctx,
   int i
 ){
   UpsertCursor *pCur = (UpsertCursor*)cur;
+  UpsertTab *pTab = (UpsertTab*)cur->pVtab;
+  if( pTab->zRowKey[0] && i==pTab->iRowKey ){
+    return upsertRowKey(pCur, ctx);
+  }
   sqlite3_result_value(ctx, sqlite3_column_value(pCur->pStmt, i+1));
   return SQLITE_OK;
 }
 
+/*
+** xRowid: the backing table's rowid.  A table with no rowid to name is
+** declared WITHOUT ROWID (see upsertRowKeyName()), and SQLite does not
+** ask for it.
+*/
 static int upsertRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid){
   UpsertCursor *pCur = (UpsertCursor*)cur;
   UpsertTab *pTab = (UpsertTab*)cur->pVtab;
@@ -1730,7 +1875,11 @@ static void upsertSwapDerived(UpsertTab *a, UpsertTab *b){
   UPSERT_SWAP(aiKey);
   UPSERT_SWAP(zRowid);
   UPSERT_SWAP(iCookie);
+  UPSERT_SWAP(iRowKey);
 #undef UPSERT_SWAP
+  memcpy(t.zRowKey, a->zRowKey, sizeof(t.zRowKey));
+  memcpy(a->zRowKey, b->zRowKey, sizeof(t.zRowKey));
+  memcpy(b->zRowKey, t.zRowKey, sizeof(t.zRowKey));
 }
 
 /*
@@ -1869,17 +2018,46 @@ static void upsertFreshFunc(
 }
 
 /*
+** Prepare "EXPLAIN " and zSql, the text of a running statement, for
+** upsertReadsBacking().  The text fitted SQLITE_LIMIT_SQL_LENGTH when
+** it was prepared, but the longer one may not: the limit is raised for
+** this prepare alone, and set back.  Returns the statement, or NULL
+** with *pRc set.
+*/
+static sqlite3_stmt *upsertExplainStmt(sqlite3 *db, const char *zSql,
+                                       int *pRc){
+  char *zExplain = sqlite3_mprintf("EXPLAIN %s", zSql);
+  char *zDummy = 0;
+  sqlite3_stmt *pStmt;
+  int nOld = sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, -1);
+  size_t n = zExplain ? strlen(zExplain) : 0;
+  if( n>(size_t)nOld ){
+    /* SQLite caps it at SQLITE_MAX_SQL_LENGTH; the prepare fails above */
+    sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, n>0x7fffffff ? 0x7fffffff
+                                                            : (int)n);
+  }
+  pStmt = upsertPrepare(pRc, db, &zDummy, zExplain, 0);
+  sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, nOld);
+  sqlite3_free(zDummy);
+  return pStmt;
+}
+
+/*
 ** Decide whether the statement now writing into pTab also reads the
 ** backing table, directly or through another upsert_into table over it.
 ** Such a statement could read the rows it has just written, without
-** end.  Sets *pbReads.  Returns SQLITE_OK or an error code.
+** end.  Sets *pbReads.  Returns SQLITE_OK or an error code, with the
+** message in pTab->base.zErrMsg.
 **
 ** The statement is found as the busy one whose program holds OP_VUpdate
 ** on this table, and its program (re-prepared from its text, with
 ** EXPLAIN) is searched for an OpenRead of the backing table or of one
 ** of its indexes, as SQLite's own readsTable() does for native INSERT.
 ** That over-approximates: a statement that reads the table into a
-** sorter or a materialized view first is refused too.
+** sorter or a materialized view first is refused too.  A read-only
+** statement writes nothing, so it is not the one.  When a statement
+** that may be the one cannot be prepared again, the check cannot
+** decide, and fails: running on could be running without end.
 */
 static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
   sqlite3 *db = pTab->db;
@@ -1887,6 +2065,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
   int nRoot = 0;
   int aRoot[64];             /* Root pages of the table and its indexes */
   int bOverflow = 0;         /* Too many indexes for aRoot[] */
+  int iDb = -1;              /* Index of pTab->zDb in the EXPLAIN output */
   sqlite3_stmt *pStmt;
   sqlite3_stmt *pExplain = 0;
   char *zDummy = 0;
@@ -1906,22 +2085,39 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
     }
     rc = sqlite3_finalize(pStmt);
   }
+  /* The index now, not the one at connect time: DETACH renumbers the
+  ** databases after the one it detaches, and does not reconnect a TEMP
+  ** virtual table over a table in one of them */
+  pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
+        "SELECT seq FROM pragma_database_list WHERE name=?1 COLLATE nocase"
+      ), 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, pTab->zDb, -1, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) iDb = sqlite3_column_int(pStmt, 0);
+    rc = sqlite3_finalize(pStmt);
+    if( rc==SQLITE_OK && iDb<0 ){
+      upsertError(pTab, UPSERT_ERR "no such database '%s'", pTab->zDb);
+      rc = SQLITE_ERROR;
+      goto reads_out;
+    }
+  }
   for(pStmt=sqlite3_next_stmt(db, 0);
       rc==SQLITE_OK && pStmt && *pbReads==0;
       pStmt=sqlite3_next_stmt(db, pStmt)){
     int bWriter = 0;
     int bReads = 0;
     const char *zSql;
-    if( !sqlite3_stmt_busy(pStmt) || sqlite3_stmt_isexplain(pStmt) ) continue;
-    zSql = sqlite3_sql(pStmt);
-    if( zSql==0 ) continue;
-    pExplain = upsertPrepare(&rc, db, &zDummy,
-                             sqlite3_mprintf("EXPLAIN %s", zSql), 0);
-    if( rc!=SQLITE_OK ){
-      /* A statement that cannot be prepared again is not this one */
-      if( rc!=SQLITE_NOMEM ) rc = SQLITE_OK;
+    if( !sqlite3_stmt_busy(pStmt) || sqlite3_stmt_isexplain(pStmt)
+     || sqlite3_stmt_readonly(pStmt) ){
       continue;
     }
+    zSql = sqlite3_sql(pStmt);
+    if( zSql==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    pExplain = upsertExplainStmt(db, zSql, &rc);
+    if( rc!=SQLITE_OK ) break;
     while( sqlite3_step(pExplain)==SQLITE_ROW ){
       const char *zOp = (const char*)sqlite3_column_text(pExplain, 1);
       const char *zP4 = (const char*)sqlite3_column_text(pExplain, 5);
@@ -1929,7 +2125,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
       if( strcmp(zOp, "VUpdate")==0 ){
         if( zP4 && strcmp(zP4, pTab->zPtr)==0 ) bWriter = 1;
       }else if( strcmp(zOp, "OpenRead")==0 ){
-        if( sqlite3_column_int(pExplain, 4)==pTab->iDb ){
+        if( sqlite3_column_int(pExplain, 4)==iDb ){
           int iRoot = sqlite3_column_int(pExplain, 3);
           int i;
           for(i=0; i<nRoot && aRoot[i]!=iRoot; i++){}
@@ -1948,9 +2144,14 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
       }
     }
     rc = sqlite3_finalize(pExplain);
-    if( rc!=SQLITE_NOMEM ) rc = SQLITE_OK;
     if( bWriter && bReads ) *pbReads = 1;
   }
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+    upsertError(pTab, UPSERT_ERR "cannot tell whether this statement reads"
+        " table \"%s\" while it writes to it, so it does not run: %s",
+        pTab->zTab, sqlite3_errmsg(db));
+  }
+reads_out:
   sqlite3_free(zDummy);
   return rc;
 }
@@ -2304,8 +2505,10 @@ static int upsertUpdate(
     case SQLITE_ROLLBACK: eKind = UPSERT_W_ROLLBACK; break;
     default:              eKind = UPSERT_W_UPSERT;   break;
   }
-  if( sqlite3_value_type(argv[1])!=SQLITE_NULL ){
-    /* INSERT INTO up(rowid, ...): the backing table's rowid */
+  if( sqlite3_value_type(argv[1])!=SQLITE_NULL && pTab->zRowKey[0]==0 ){
+    /* INSERT INTO up(rowid, ...): the backing table's rowid.  (Declared
+    ** WITHOUT ROWID, the virtual table has none, and argv[1] is the value
+    ** given for its hidden key, which is not written.) */
     if( pTab->zRowid==0 ){
       upsertError(pTab, UPSERT_ERR "table \"%s\" has no rowid that can be"
           " set: %s", pTab->zTab, pTab->bRowid ?
