@@ -149,6 +149,7 @@ struct UpsertTab {
   char *zWhere;              /* where= expression, or NULL */
   int iDb;                   /* Index of zDb in pragma database_list */
   int bRowid;                /* True if the backing table has a rowid */
+  int bShadow;               /* True if it is a shadow table */
   int bNullsKeep;            /* True for nulls=keep */
   int eEnc;                  /* Text encoding, SQLITE_UTF8 or UTF16LE/BE */
   int nCol;                  /* Number of declared columns */
@@ -391,8 +392,8 @@ static void upsertFree(UpsertTab *pTab){
 
 /*
 ** Find the backing table named by zSpec ("name" or "schema.name").
-** Sets pTab->zDb, zTab, iDb and bRowid.  Returns SQLITE_OK, or an error
-** code with *pzErr set.
+** Sets pTab->zDb, zTab, iDb, bRowid and bShadow.  Returns SQLITE_OK, or
+** an error code with *pzErr set.
 */
 static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
   int rc = SQLITE_OK;
@@ -449,6 +450,7 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
         pTab->zDb = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
         pTab->zTab = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1));
         pTab->bRowid = sqlite3_column_int(pStmt, 3)==0;
+        pTab->bShadow = zType && strcmp(zType, "shadow")==0;
         pTab->iDb = sqlite3_column_int(pStmt, 4);
         if( pTab->zDb==0 || pTab->zTab==0 ) rc = SQLITE_NOMEM;
       }
@@ -1781,6 +1783,24 @@ static void upsertBind(
 }
 
 /*
+** Return non-zero, with the error set, if the backing table is a shadow
+** table and the connection is in defensive mode, in which SQLite refuses
+** to write one (SQLITE_DBCONFIG_DEFENSIVE).  SQLite checks that only when
+** it prepares a statement while no other runs, so it never sees the inner
+** statements, which are prepared and stepped inside xUpdate: the check is
+** made here, for every row, since the mode may change at any time.
+*/
+static int upsertShadowLocked(UpsertTab *pTab){
+  int bOn = 0;
+  sqlite3_db_config(pTab->db, SQLITE_DBCONFIG_DEFENSIVE, -1, &bOn);
+  if( bOn ){
+    /* SQLite's own message for a native write */
+    upsertError(pTab, "table %s may not be modified", pTab->zTab);
+  }
+  return bOn;
+}
+
+/*
 ** xUpdate.  Only INSERT is allowed: each row is written to the backing
 ** table by an inner statement before this returns, and counted as
 ** inserted, updated or skipped.
@@ -1816,6 +1836,7 @@ static int upsertUpdate(
     upsertError(pTab, "%s", pTab->zMissing);
     return SQLITE_ERROR;
   }
+  if( pTab->bShadow && upsertShadowLocked(pTab) ) return SQLITE_ERROR;
 
   if( pTab->nRun>0 && sqlite3_total_changes64(db)!=pTab->nMark ){
     pTab->nRun = 0;
