@@ -30,8 +30,10 @@
 ** Arguments: upsert_into(TABLE [, option=value ...])
 **
 **   TABLE        name or schema.name of the backing table (quoted
-**                identifiers allowed).  An unqualified name resolves as
-**                SQLite resolves one: temp, main, then attached databases.
+**                identifiers allowed).  For a TEMP table, an unqualified
+**                name resolves as SQLite resolves one: temp, main, then
+**                attached databases.  A persistent table writes tables of
+**                its own database only.
 **   key=(a,b)    the conflict target: the PRIMARY KEY (default) or the
 **                columns of a UNIQUE index that is not partial
 **   columns=(..) the columns declared; others take their DEFAULT on
@@ -391,14 +393,30 @@ static void upsertFree(UpsertTab *pTab){
 }
 
 /*
-** Find the backing table named by zSpec ("name" or "schema.name").
-** Sets pTab->zDb, zTab, iDb, bRowid and bShadow.  Returns SQLITE_OK, or
-** an error code with *pzErr set.
+** Find the backing table named by zSpec ("name" or "schema.name") for a
+** virtual table in schema zVtabDb.  Sets pTab->zDb, zTab, iDb, bRowid and
+** bShadow.  Returns SQLITE_OK, or an error code with *pzErr set.
+**
+** A TEMP virtual table resolves an unqualified name as SQLite does: temp,
+** main, then attached databases.  A persistent one is bound to its own
+** database, as a view or trigger is: schema names belong to the
+** connection, not to the file, so the same "main.users" or "users" would
+** name another database's table wherever the file is attached.  It writes
+** only tables of its own schema: when zSpec names another, *pzRefused is
+** set to the reason (the caller frees it) and the name is resolved all
+** the same, so that the caller can declare the columns it would have.
 */
-static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
+static int upsertResolve(
+  UpsertTab *pTab,
+  const char *zSpec,
+  const char *zVtabDb,
+  char **pzRefused,
+  char **pzErr
+){
   int rc = SQLITE_OK;
   const char *z = zSpec;
   char *zA = 0, *zB = 0;
+  const char *zSchema;       /* The schema to search, or NULL for all */
   sqlite3_stmt *pStmt = 0;
 
   zA = upsertIdent(&rc, &z, ".");
@@ -413,6 +431,16 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
       upsertFail(&rc, pzErr, UPSERT_ERR "malformed table name '%s'", zSpec);
     }
     goto resolve_out;
+  }
+  zSchema = zB ? zA : 0;
+  if( zB==0 && sqlite3_stricmp(zVtabDb, "temp")!=0 ){
+    zSchema = zVtabDb;
+  }else if( zB && sqlite3_stricmp(zVtabDb, "temp")!=0
+         && sqlite3_stricmp(zA, zVtabDb)!=0 ){
+    upsertFail(&rc, pzRefused, UPSERT_ERR "a table in schema '%s' may only"
+        " write tables of '%s', not '%s.%s': create it in temp to write"
+        " another database", zVtabDb, zVtabDb, zA, zB);
+    if( rc!=SQLITE_NOMEM ) rc = SQLITE_OK;
   }
   if( zB && sqlite3_stricmp(zA, "temp")!=0 ){
     /* schema.name: the schema must exist.  temp always does, though
@@ -440,7 +468,7 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
         " ORDER BY d.seq<>1, d.seq LIMIT 1"), 0);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, zB ? zB : zA, -1, SQLITE_STATIC);
-    if( zB ) sqlite3_bind_text(pStmt, 2, zA, -1, SQLITE_STATIC);
+    if( zSchema ) sqlite3_bind_text(pStmt, 2, zSchema, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
       const char *zType = (const char*)sqlite3_column_text(pStmt, 2);
       if( zType && strcmp(zType, "table")!=0 && strcmp(zType, "shadow")!=0 ){
@@ -1084,7 +1112,9 @@ static int upsertEncoding(UpsertTab *pTab, char **pzErr){
 ** arguments are bad (a crafted file, or an option of a later version),
 ** can still be dropped.  INSERT and SELECT on it then fail with that
 ** reason.  So does a persistent table whose schema holds where=: SQL
-** that came with a database file is never run.
+** that came with a database file is never run; and one that names a
+** table of another schema (see upsertResolve()), which declares that
+** table's columns.
 */
 static int upsertInit(
   sqlite3 *db,
@@ -1100,6 +1130,7 @@ static int upsertInit(
   int anOpt[UPSERT_N_OPT];
   sqlite3_str *pDecl = 0;
   char *zDecl = 0;
+  char *zRefused = 0;        /* Why it may not write that table */
   int rc = SQLITE_OK;
 
   *ppVtab = 0;
@@ -1121,13 +1152,30 @@ static int upsertInit(
   }else{
     rc = upsertOptions(argc-4, argv+4, azOpt, anOpt, pzErr);
   }
-  if( rc==SQLITE_OK ) rc = upsertResolve(pTab, argv[3], pzErr);
+  if( rc==SQLITE_OK ){
+    rc = upsertResolve(pTab, argv[3], argv[1], &zRefused, pzErr);
+  }
   if( rc==SQLITE_OK ) rc = upsertSchemaRead(pTab, &s, pzErr);
   if( rc==SQLITE_OK ){
     rc = upsertConfigure(pTab, &s, azOpt, anOpt, argv[1], pDecl, pzErr);
   }
   if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
   if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
+  if( zRefused && rc!=SQLITE_NOMEM ){
+    /* The reason wins over any other error.  A connected table declares
+    ** the columns it would have, so that a trigger's INSERT into it
+    ** compiles and fails with the reason */
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    if( rc==SQLITE_OK && !bCreate ){
+      pTab->zMissing = zRefused;
+    }else{
+      *pzErr = zRefused;
+      rc = SQLITE_ERROR;
+    }
+    zRefused = 0;
+  }
+  sqlite3_free(zRefused);
   upsertSchemaFree(&s);
   sqlite3_str_appendall(pDecl, ")");
   zDecl = sqlite3_str_finish(pDecl);
