@@ -327,26 +327,32 @@ static void upsertFreeList(char **az, int n){
 }
 
 /*
-** Return non-zero if zType, a declared column type from the backing
-** table's schema, can be pasted into the virtual table's declaration
-** as it is: words, and at most one parenthesised list of numbers.  A
-** type that could carry anything else is never pasted.
+** Append to pDecl, after a space, zType, the declared type of a column of
+** the backing table, so that the virtual table's column gets exactly that
+** type and so its affinity.  The type is written as one quoted token,
+** which SQLite dequotes: whatever it holds, it is never read as SQL.
+**
+** One thing cannot come through as it is: in a virtual table's column
+** type, SQLite takes the word "hidden" (any case, with a space or an end
+** of the type on each side) for the hidden-column marker, removes it and
+** hides the column.  So the space before each such word is written as a
+** tab, and a tab is put before one that opens the type.  The column stays
+** visible, and its affinity, which spaces take no part in, is the same.
 */
-static int upsertSafeType(const char *zType){
-  int nDepth = 0;
-  int nParen = 0;
-  for(; *zType; zType++){
-    char c = *zType;
-    if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
-     || c=='_' || c==' ' ){
-      continue;
+static void upsertAppendType(sqlite3_str *pDecl, const char *zType){
+  int i;
+  sqlite3_str_appendall(pDecl, " \"");
+  for(i=0; zType[i]; i++){
+    const char *zNext = &zType[i + (zType[i]==' ')];
+    if( (i==0 || zType[i]==' ')
+     && sqlite3_strnicmp(zNext, "hidden", 6)==0
+     && (zNext[6]==0 || zNext[6]==' ') ){
+      sqlite3_str_appendchar(pDecl, 1, '\t');
+      if( zType[i]==' ' ) continue;
     }
-    if( c=='(' ){ if( nDepth++ || nParen++ ) return 0; continue; }
-    if( c==')' ){ if( --nDepth ) return 0; continue; }
-    if( nDepth==1 && (c==',' || c=='+' || c=='-' || c=='.') ) continue;
-    return 0;
+    sqlite3_str_appendchar(pDecl, zType[i]=='"' ? 2 : 1, zType[i]);
   }
-  return nDepth==0;
+  sqlite3_str_appendchar(pDecl, 1, '"');
 }
 
 /*
@@ -984,10 +990,7 @@ static int upsertConfigure(
     pTab->aFlag[i] = bKey ? UPSERT_F_KEY : UPSERT_F_UPDATE;
     if( p->aNeed[aiDecl[i]] ) pTab->aFlag[i] |= UPSERT_F_NEED;
     sqlite3_str_appendf(pDecl, "%s\"%w\"", i ? ", " : "", zName);
-    if( zType[0] ){
-      sqlite3_str_appendf(pDecl, upsertSafeType(zType) ? " %s" : " \"%w\"",
-                          zType);
-    }
+    if( zType[0] ) upsertAppendType(pDecl, zType);
   }
   for(k=0; rc==SQLITE_OK && k<nKey; k++){
     pTab->aiKey[k] = upsertFindInt(aiDecl, nDecl, aiKey[k]);
