@@ -105,12 +105,18 @@ typedef struct UpsertWrite UpsertWrite;
 ** The insert, update and skip counts of one upsert_into table, kept by
 ** the module so that they survive a reconnect after a schema change.
 ** Snapshots taken at transaction and savepoint boundaries let a
-** rollback take back the counts of the rows it takes back.
+** rollback take back the counts of the rows it takes back.  Several
+** tables share them while a table renamed, or reconnected after a schema
+** change, in a transaction is not yet freed.
 */
 struct UpsertStats {
   UpsertStats *pNext;        /* Next in UpsertModule.pStats */
   char *zSchema;             /* Schema of the virtual table */
   char *zName;               /* Name of the virtual table */
+  char **azFrom;             /* Names it had before, oldest first */
+  int nFrom;                 /* Entries of azFrom[] */
+  int bDropped;              /* Table dropped, counts out of the list */
+  int bTxn;                  /* Taken at xBegin, till the transaction ends */
   sqlite3_int64 a[3];        /* Current counts, UPSERT_N_* */
   sqlite3_int64 aTxn[3];     /* Counts when the transaction began */
   int nSnap;                 /* Allocated entries of aSnap[] */
@@ -821,10 +827,61 @@ static UpsertStats *upsertStatsFind(
 }
 
 static void upsertStatsFree(UpsertStats *p){
+  upsertFreeList(p->azFrom, p->nFrom);
   sqlite3_free(p->zSchema);
   sqlite3_free(p->zName);
   sqlite3_free(p->aSnap);
   sqlite3_free(p);
+}
+
+/*
+** Return the counts for virtual table zSchema.zName, which is being
+** connected (or created, if bCreate), creating them if there are none.
+** NULL if out of memory.
+**
+** Counts follow a rename (see upsertRename()), and a rename can be taken
+** back by a ROLLBACK, which tells no method of the renamed table, or fail
+** after xRename: the table then connects again under a name it had.  So
+** counts that once had that name, and whose current name is no table of
+** the schema, are its counts, and take the name back.
+*/
+static UpsertStats *upsertStatsAttach(
+  sqlite3 *db,
+  UpsertModule *pMod,
+  const char *zSchema,
+  const char *zName,
+  int bCreate
+){
+  UpsertStats *p = upsertStatsFind(pMod, zSchema, zName, 0);
+  if( p || bCreate ) return p ? p : upsertStatsFind(pMod, zSchema, zName, 1);
+  for(p=pMod->pStats; p; p=p->pNext){
+    sqlite3_stmt *pStmt;
+    char *zDummy = 0;
+    int rc = SQLITE_OK;
+    int bGone = 0;
+    int i;
+    if( sqlite3_stricmp(p->zSchema, zSchema) ) continue;
+    for(i=0; i<p->nFrom && sqlite3_stricmp(p->azFrom[i], zName); i++){}
+    if( i==p->nFrom ) continue;
+    pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
+          "SELECT 1 FROM \"%w\".sqlite_schema"
+          " WHERE type='table' AND name=?1 COLLATE nocase", zSchema), 0);
+    if( pStmt ){
+      sqlite3_bind_text(pStmt, 1, p->zName, -1, SQLITE_STATIC);
+      bGone = sqlite3_step(pStmt)==SQLITE_DONE;
+      sqlite3_finalize(pStmt);
+    }
+    sqlite3_free(zDummy);
+    if( bGone ){
+      /* Back to azFrom[i]; the renames after it are undone too */
+      sqlite3_free(p->zName);
+      p->zName = p->azFrom[i];
+      while( p->nFrom>i+1 ) sqlite3_free(p->azFrom[--p->nFrom]);
+      p->nFrom = i;
+      return p;
+    }
+  }
+  return upsertStatsFind(pMod, zSchema, zName, 1);
 }
 
 /*
@@ -1203,7 +1260,8 @@ static int upsertInit(
   }
   sqlite3_free(zDecl);
   if( rc==SQLITE_OK ){
-    pTab->pStats = upsertStatsFind(pTab->pMod, argv[1], argv[2], 1);
+    pTab->pStats = upsertStatsAttach(db, pTab->pMod, argv[1], argv[2],
+                                     bCreate);
     if( pTab->pStats==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
@@ -1245,47 +1303,89 @@ static int upsertConnect(
 }
 
 /*
-** Unlink the counts p from pMod and free them.
+** Unlink the counts p from pMod, if they are linked, and free them.
 */
 static void upsertStatsDrop(UpsertModule *pMod, UpsertStats *p){
   UpsertStats **pp;
   for(pp=&pMod->pStats; *pp; pp=&(*pp)->pNext){
     if( *pp==p ){
       *pp = p->pNext;
-      upsertStatsFree(p);
       break;
     }
   }
+  upsertStatsFree(p);
+}
+
+/* True if a connected table other than pTab uses the counts of pTab */
+static int upsertStatsShared(UpsertTab *pTab){
+  UpsertTab *pOther;
+  for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
+    if( pOther!=pTab && pOther->pStats==pTab->pStats ) return 1;
+  }
+  return 0;
 }
 
 /*
 ** xDisconnect.  The backing table is never touched.  Counts that are
 ** all zero and that no other connected table shares go too: so a CREATE
 ** that was rolled back leaves no counts behind, and a table connected
-** again starts from zero all the same.
+** again starts from zero all the same.  So do the counts of a dropped
+** table, with the last table that shares them.
 */
 static int upsertDisconnect(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   UpsertStats *p = pTab->pStats;
-  if( p && pTab->pMod && p->a[0]==0 && p->a[1]==0 && p->a[2]==0 ){
-    UpsertTab *pOther;
-    for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
-      if( pOther!=pTab && pOther->pStats==p ) break;
-    }
-    if( pOther==0 ) upsertStatsDrop(pTab->pMod, p);
+  if( p && pTab->pMod
+   && (p->bDropped || (p->a[0]==0 && p->a[1]==0 && p->a[2]==0))
+   && !upsertStatsShared(pTab) ){
+    upsertStatsDrop(pTab->pMod, p);
   }
   upsertFree(pTab);
   return SQLITE_OK;
 }
 
 /*
-** xDestroy: as xDisconnect, and the counts of the table go too.
+** xDestroy: as xDisconnect, and the counts of the table go too.  While
+** another table still uses them (the same table, renamed or reconnected
+** in this transaction, whose transaction methods are still to come),
+** they only leave the list, and go with the last of those tables.
 */
 static int upsertDestroy(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
-  if( pTab->pStats ) upsertStatsDrop(pTab->pMod, pTab->pStats);
+  UpsertStats *p = pTab->pStats;
+  if( p && upsertStatsShared(pTab) ){
+    UpsertStats **pp;
+    for(pp=&pTab->pMod->pStats; *pp && *pp!=p; pp=&(*pp)->pNext){}
+    if( *pp ) *pp = p->pNext;
+    p->bDropped = 1;
+  }else if( p ){
+    upsertStatsDrop(pTab->pMod, p);
+  }
   pTab->pStats = 0;
   upsertFree(pTab);
+  return SQLITE_OK;
+}
+
+/*
+** xRename: ALTER TABLE ... RENAME TO zNew.  The counts go with the table
+** and the old name is kept, so that a rename that is rolled back can
+** give them back to it (see upsertStatsAttach()).  The backing table and
+** the inner statements, which never name the virtual table, stay.
+*/
+static int upsertRename(sqlite3_vtab *pVtab, const char *zNew){
+  UpsertStats *p = ((UpsertTab*)pVtab)->pStats;
+  char *zName = sqlite3_mprintf("%s", zNew);
+  char **az = 0;
+  if( zName ){
+    az = sqlite3_realloc64(p->azFrom, sizeof(char*)*(p->nFrom+1));
+  }
+  if( az==0 ){
+    sqlite3_free(zName);
+    return SQLITE_NOMEM;
+  }
+  p->azFrom = az;
+  p->azFrom[p->nFrom++] = p->zName;
+  p->zName = zName;
   return SQLITE_OK;
 }
 
@@ -1983,6 +2083,8 @@ static void upsertSnapClear(UpsertStats *p, int iFrom){
 static int upsertBegin(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->nRun = 0;
+  if( pTab->pStats->bTxn ) return SQLITE_OK;  /* Shared: see UpsertStats */
+  pTab->pStats->bTxn = 1;
   memcpy(pTab->pStats->aTxn, pTab->pStats->a, sizeof(pTab->pStats->a));
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
@@ -1994,12 +2096,14 @@ static int upsertSync(sqlite3_vtab *pVtab){
 static int upsertCommit(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->nRun = 0;
+  pTab->pStats->bTxn = 0;
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
 }
 static int upsertRollback(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->nRun = 0;
+  pTab->pStats->bTxn = 0;
   memcpy(pTab->pStats->a, pTab->pStats->aTxn, sizeof(pTab->pStats->a));
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
@@ -2010,6 +2114,10 @@ static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   if( pTab->bInner || iSavepoint<0 ) return SQLITE_OK;
   pTab->nRun = 0;
   pTab->bOpen = 1;
+  if( iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
+    /* Taken already, by a table that shares the counts */
+    return SQLITE_OK;
+  }
   if( iSavepoint>=p->nSnap ){
     int nNew = iSavepoint+8;
     struct UpsertSnap *aNew;
@@ -2074,7 +2182,7 @@ static sqlite3_module upsertModule = {
   /* xCommit     */ upsertCommit,
   /* xRollback   */ upsertRollback,
   /* xFindFunction */ 0,
-  /* xRename     */ 0,
+  /* xRename     */ upsertRename,
   /* xSavepoint  */ upsertSavepoint,
   /* xRelease    */ upsertRelease,
   /* xRollbackTo */ upsertRollbackTo,
@@ -2121,20 +2229,23 @@ static void upsertStatsFunc(
     const char *zSchema = zB ? zA : 0;
     const char *zName = zB ? zB : zA;
     p = upsertStatsFind(pMod, zSchema, zName, 0);
-    if( p==0 ){
-      /* A persistent table not used yet on this connection: connect it */
+    if( p==0 || p->nFrom>0 ){
+      /* Connect the table: a persistent table not used yet on this
+      ** connection, or one whose counts were renamed on this connection.
+      ** Those answer only while a table of their name exists, for the
+      ** rename may have been rolled back since (upsertStatsAttach() gives
+      ** them back when the table connects under its old name) */
       sqlite3_stmt *pStmt = 0;
+      int rc2 = SQLITE_NOMEM;
       char *zSql = zSchema ?
         sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\"", zSchema, zName) :
         sqlite3_mprintf("SELECT 1 FROM \"%w\"", zName);
-      if( zSql==0 ){
-        rc = SQLITE_NOMEM;
-      }else if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_NOMEM ){
-        rc = SQLITE_NOMEM;
-      }
+      if( zSql ) rc2 = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+      if( rc2==SQLITE_NOMEM ) rc = SQLITE_NOMEM;
       sqlite3_finalize(pStmt);
       sqlite3_free(zSql);
       p = upsertStatsFind(pMod, zSchema, zName, 0);
+      if( p && p->nFrom>0 && rc2!=SQLITE_OK ) p = 0;
     }
   }
   if( rc==SQLITE_NOMEM ){
