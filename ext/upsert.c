@@ -243,6 +243,24 @@ static sqlite3_stmt *upsertPrepare(
   return pStmt;
 }
 
+/*
+** Return non-zero, with the error set, if the backing table is a shadow
+** table and the connection is in defensive mode, in which SQLite refuses
+** to write one (SQLITE_DBCONFIG_DEFENSIVE).  SQLite checks that only when
+** it prepares a statement while no other runs, so it never sees the inner
+** statements, which are prepared and stepped inside xUpdate: the check is
+** made here, for every row, since the mode may change at any time.
+*/
+static int upsertShadowLocked(UpsertTab *pTab){
+  int bOn = 0;
+  sqlite3_db_config(pTab->db, SQLITE_DBCONFIG_DEFENSIVE, -1, &bOn);
+  if( bOn ){
+    /* SQLite's own message for a native write */
+    upsertError(pTab, "table %s may not be modified", pTab->zTab);
+  }
+  return bOn;
+}
+
 static int upsertIsSpace(char c){
   return c==' ' || c=='\t' || c=='\n' || c=='\r';
 }
@@ -1219,8 +1237,6 @@ static int upsertInit(
   if( rc==SQLITE_OK ){
     rc = upsertConfigure(pTab, &s, azOpt, anOpt, argv[1], pDecl, pzErr);
   }
-  if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
-  if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
   if( zRefused && rc!=SQLITE_NOMEM ){
     /* The reason wins over any other error.  A connected table declares
     ** the columns it would have, so that a trigger's INSERT into it
@@ -1236,12 +1252,15 @@ static int upsertInit(
     zRefused = 0;
   }
   sqlite3_free(zRefused);
+  if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
+  if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
   upsertSchemaFree(&s);
   sqlite3_str_appendall(pDecl, ")");
   zDecl = sqlite3_str_finish(pDecl);
   if( zDecl==0 && rc==SQLITE_OK ) rc = SQLITE_NOMEM;
   if( rc==SQLITE_ERROR && !bCreate ){
     /* See the comment above this function */
+    sqlite3_free(pTab->zMissing);
     pTab->zMissing = *pzErr;
     *pzErr = 0;
     upsertFreeList(pTab->azCol, pTab->nCol);
@@ -1363,29 +1382,6 @@ static int upsertDestroy(sqlite3_vtab *pVtab){
   }
   pTab->pStats = 0;
   upsertFree(pTab);
-  return SQLITE_OK;
-}
-
-/*
-** xRename: ALTER TABLE ... RENAME TO zNew.  The counts go with the table
-** and the old name is kept, so that a rename that is rolled back can
-** give them back to it (see upsertStatsAttach()).  The backing table and
-** the inner statements, which never name the virtual table, stay.
-*/
-static int upsertRename(sqlite3_vtab *pVtab, const char *zNew){
-  UpsertStats *p = ((UpsertTab*)pVtab)->pStats;
-  char *zName = sqlite3_mprintf("%s", zNew);
-  char **az = 0;
-  if( zName ){
-    az = sqlite3_realloc64(p->azFrom, sizeof(char*)*(p->nFrom+1));
-  }
-  if( az==0 ){
-    sqlite3_free(zName);
-    return SQLITE_NOMEM;
-  }
-  p->azFrom = az;
-  p->azFrom[p->nFrom++] = p->zName;
-  p->zName = zName;
   return SQLITE_OK;
 }
 
@@ -1934,24 +1930,6 @@ static void upsertBind(
 }
 
 /*
-** Return non-zero, with the error set, if the backing table is a shadow
-** table and the connection is in defensive mode, in which SQLite refuses
-** to write one (SQLITE_DBCONFIG_DEFENSIVE).  SQLite checks that only when
-** it prepares a statement while no other runs, so it never sees the inner
-** statements, which are prepared and stepped inside xUpdate: the check is
-** made here, for every row, since the mode may change at any time.
-*/
-static int upsertShadowLocked(UpsertTab *pTab){
-  int bOn = 0;
-  sqlite3_db_config(pTab->db, SQLITE_DBCONFIG_DEFENSIVE, -1, &bOn);
-  if( bOn ){
-    /* SQLite's own message for a native write */
-    upsertError(pTab, "table %s may not be modified", pTab->zTab);
-  }
-  return bOn;
-}
-
-/*
 ** xUpdate.  Only INSERT is allowed: each row is written to the backing
 ** table by an inner statement before this returns, and counted as
 ** inserted, updated or skipped.
@@ -2159,6 +2137,29 @@ static int upsertRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
     memcpy(p->a, p->aTxn, sizeof(p->a));
   }
   upsertSnapClear(p, iSavepoint+1);
+  return SQLITE_OK;
+}
+
+/*
+** xRename: ALTER TABLE ... RENAME TO zNew.  The counts go with the table
+** and the old name is kept, so that a rename that is rolled back can
+** give them back to it (see upsertStatsAttach()).  The backing table and
+** the inner statements, which never name the virtual table, stay.
+*/
+static int upsertRename(sqlite3_vtab *pVtab, const char *zNew){
+  UpsertStats *p = ((UpsertTab*)pVtab)->pStats;
+  char *zName = sqlite3_mprintf("%s", zNew);
+  char **az = 0;
+  if( zName ){
+    az = sqlite3_realloc64(p->azFrom, sizeof(char*)*(p->nFrom+1));
+  }
+  if( az==0 ){
+    sqlite3_free(zName);
+    return SQLITE_NOMEM;
+  }
+  p->azFrom = az;
+  p->azFrom[p->nFrom++] = p->zName;
+  p->zName = zName;
   return SQLITE_OK;
 }
 
