@@ -30,8 +30,10 @@
 ** Arguments: upsert_into(TABLE [, option=value ...])
 **
 **   TABLE        name or schema.name of the backing table (quoted
-**                identifiers allowed).  An unqualified name resolves as
-**                SQLite resolves one: temp, main, then attached databases.
+**                identifiers allowed).  For a TEMP table, an unqualified
+**                name resolves as SQLite resolves one: temp, main, then
+**                attached databases.  A persistent table writes tables of
+**                its own database only.
 **   key=(a,b)    the conflict target: the PRIMARY KEY (default) or the
 **                columns of a UNIQUE index that is not partial
 **   columns=(..) the columns declared; others take their DEFAULT on
@@ -108,12 +110,18 @@ typedef struct UpsertWrite UpsertWrite;
 ** The insert, update and skip counts of one upsert_into table, kept by
 ** the module so that they survive a reconnect after a schema change.
 ** Snapshots taken at transaction and savepoint boundaries let a
-** rollback take back the counts of the rows it takes back.
+** rollback take back the counts of the rows it takes back.  Several
+** tables share them while a table renamed, or reconnected after a schema
+** change, in a transaction is not yet freed.
 */
 struct UpsertStats {
   UpsertStats *pNext;        /* Next in UpsertModule.pStats */
   char *zSchema;             /* Schema of the virtual table */
   char *zName;               /* Name of the virtual table */
+  char **azFrom;             /* Names it had before, oldest first */
+  int nFrom;                 /* Entries of azFrom[] */
+  int bDropped;              /* Table dropped, counts out of the list */
+  int bTxn;                  /* Taken at xBegin, till the transaction ends */
   sqlite3_int64 a[3];        /* Current counts, UPSERT_N_* */
   sqlite3_int64 aTxn[3];     /* Counts when the transaction began */
   int nSnap;                 /* Allocated entries of aSnap[] */
@@ -159,6 +167,7 @@ struct UpsertTab {
   char *zWhere;              /* where= expression, or NULL */
   int iDb;                   /* Index of zDb in pragma database_list */
   int bRowid;                /* True if the backing table has a rowid */
+  int bShadow;               /* True if it is a shadow table */
   int bNullsKeep;            /* True for nulls=keep */
   int eEnc;                  /* Text encoding, SQLITE_UTF8 or UTF16LE/BE */
   int nCol;                  /* Number of declared columns */
@@ -255,6 +264,24 @@ static sqlite3_stmt *upsertPrepare(
   return pStmt;
 }
 
+/*
+** Return non-zero, with the error set, if the backing table is a shadow
+** table and the connection is in defensive mode, in which SQLite refuses
+** to write one (SQLITE_DBCONFIG_DEFENSIVE).  SQLite checks that only when
+** it prepares a statement while no other runs, so it never sees the inner
+** statements, which are prepared and stepped inside xUpdate: the check is
+** made here, for every row, since the mode may change at any time.
+*/
+static int upsertShadowLocked(UpsertTab *pTab){
+  int bOn = 0;
+  sqlite3_db_config(pTab->db, SQLITE_DBCONFIG_DEFENSIVE, -1, &bOn);
+  if( bOn ){
+    /* SQLite's own message for a native write */
+    upsertError(pTab, "table %s may not be modified", pTab->zTab);
+  }
+  return bOn;
+}
+
 static int upsertIsSpace(char c){
   return c==' ' || c=='\t' || c=='\n' || c=='\r';
 }
@@ -345,26 +372,32 @@ static void upsertFreeList(char **az, int n){
 }
 
 /*
-** Return non-zero if zType, a declared column type from the backing
-** table's schema, can be pasted into the virtual table's declaration
-** as it is: words, and at most one parenthesised list of numbers.  A
-** type that could carry anything else is never pasted.
+** Append to pDecl, after a space, zType, the declared type of a column of
+** the backing table, so that the virtual table's column gets exactly that
+** type and so its affinity.  The type is written as one quoted token,
+** which SQLite dequotes: whatever it holds, it is never read as SQL.
+**
+** One thing cannot come through as it is: in a virtual table's column
+** type, SQLite takes the word "hidden" (any case, with a space or an end
+** of the type on each side) for the hidden-column marker, removes it and
+** hides the column.  So the space before each such word is written as a
+** tab, and a tab is put before one that opens the type.  The column stays
+** visible, and its affinity, which spaces take no part in, is the same.
 */
-static int upsertSafeType(const char *zType){
-  int nDepth = 0;
-  int nParen = 0;
-  for(; *zType; zType++){
-    char c = *zType;
-    if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
-     || c=='_' || c==' ' ){
-      continue;
+static void upsertAppendType(sqlite3_str *pDecl, const char *zType){
+  int i;
+  sqlite3_str_appendall(pDecl, " \"");
+  for(i=0; zType[i]; i++){
+    const char *zNext = &zType[i + (zType[i]==' ')];
+    if( (i==0 || zType[i]==' ')
+     && sqlite3_strnicmp(zNext, "hidden", 6)==0
+     && (zNext[6]==0 || zNext[6]==' ') ){
+      sqlite3_str_appendchar(pDecl, 1, '\t');
+      if( zType[i]==' ' ) continue;
     }
-    if( c=='(' ){ if( nDepth++ || nParen++ ) return 0; continue; }
-    if( c==')' ){ if( --nDepth ) return 0; continue; }
-    if( nDepth==1 && (c==',' || c=='+' || c=='-' || c=='.') ) continue;
-    return 0;
+    sqlite3_str_appendchar(pDecl, zType[i]=='"' ? 2 : 1, zType[i]);
   }
-  return nDepth==0;
+  sqlite3_str_appendchar(pDecl, 1, '"');
 }
 
 /*
@@ -413,14 +446,30 @@ static void upsertFree(UpsertTab *pTab){
 }
 
 /*
-** Find the backing table named by zSpec ("name" or "schema.name").
-** Sets pTab->zDb, zTab, iDb and bRowid.  Returns SQLITE_OK, or an error
-** code with *pzErr set.
+** Find the backing table named by zSpec ("name" or "schema.name") for a
+** virtual table in schema zVtabDb.  Sets pTab->zDb, zTab, iDb, bRowid and
+** bShadow.  Returns SQLITE_OK, or an error code with *pzErr set.
+**
+** A TEMP virtual table resolves an unqualified name as SQLite does: temp,
+** main, then attached databases.  A persistent one is bound to its own
+** database, as a view or trigger is: schema names belong to the
+** connection, not to the file, so the same "main.users" or "users" would
+** name another database's table wherever the file is attached.  It writes
+** only tables of its own schema: when zSpec names another, *pzRefused is
+** set to the reason (the caller frees it) and the name is resolved all
+** the same, so that the caller can declare the columns it would have.
 */
-static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
+static int upsertResolve(
+  UpsertTab *pTab,
+  const char *zSpec,
+  const char *zVtabDb,
+  char **pzRefused,
+  char **pzErr
+){
   int rc = SQLITE_OK;
   const char *z = zSpec;
   char *zA = 0, *zB = 0;
+  const char *zSchema;       /* The schema to search, or NULL for all */
   sqlite3_stmt *pStmt = 0;
 
   zA = upsertIdent(&rc, &z, ".");
@@ -435,6 +484,16 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
       upsertFail(&rc, pzErr, UPSERT_ERR "malformed table name '%s'", zSpec);
     }
     goto resolve_out;
+  }
+  zSchema = zB ? zA : 0;
+  if( zB==0 && sqlite3_stricmp(zVtabDb, "temp")!=0 ){
+    zSchema = zVtabDb;
+  }else if( zB && sqlite3_stricmp(zVtabDb, "temp")!=0
+         && sqlite3_stricmp(zA, zVtabDb)!=0 ){
+    upsertFail(&rc, pzRefused, UPSERT_ERR "a table in schema '%s' may only"
+        " write tables of '%s', not '%s.%s': create it in temp to write"
+        " another database", zVtabDb, zVtabDb, zA, zB);
+    if( rc!=SQLITE_NOMEM ) rc = SQLITE_OK;
   }
   if( zB && sqlite3_stricmp(zA, "temp")!=0 ){
     /* schema.name: the schema must exist.  temp always does, though
@@ -462,7 +521,7 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
         " ORDER BY d.seq<>1, d.seq LIMIT 1"), 0);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, zB ? zB : zA, -1, SQLITE_STATIC);
-    if( zB ) sqlite3_bind_text(pStmt, 2, zA, -1, SQLITE_STATIC);
+    if( zSchema ) sqlite3_bind_text(pStmt, 2, zSchema, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
       const char *zType = (const char*)sqlite3_column_text(pStmt, 2);
       if( zType && strcmp(zType, "table")!=0 && strcmp(zType, "shadow")!=0 ){
@@ -472,6 +531,7 @@ static int upsertResolve(UpsertTab *pTab, const char *zSpec, char **pzErr){
         pTab->zDb = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
         pTab->zTab = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1));
         pTab->bRowid = sqlite3_column_int(pStmt, 3)==0;
+        pTab->bShadow = zType && strcmp(zType, "shadow")==0;
         pTab->iDb = sqlite3_column_int(pStmt, 4);
         if( pTab->zDb==0 || pTab->zTab==0 ) rc = SQLITE_NOMEM;
       }
@@ -847,10 +907,61 @@ static UpsertStats *upsertStatsFind(
 }
 
 static void upsertStatsFree(UpsertStats *p){
+  upsertFreeList(p->azFrom, p->nFrom);
   sqlite3_free(p->zSchema);
   sqlite3_free(p->zName);
   sqlite3_free(p->aSnap);
   sqlite3_free(p);
+}
+
+/*
+** Return the counts for virtual table zSchema.zName, which is being
+** connected (or created, if bCreate), creating them if there are none.
+** NULL if out of memory.
+**
+** Counts follow a rename (see upsertRename()), and a rename can be taken
+** back by a ROLLBACK, which tells no method of the renamed table, or fail
+** after xRename: the table then connects again under a name it had.  So
+** counts that once had that name, and whose current name is no table of
+** the schema, are its counts, and take the name back.
+*/
+static UpsertStats *upsertStatsAttach(
+  sqlite3 *db,
+  UpsertModule *pMod,
+  const char *zSchema,
+  const char *zName,
+  int bCreate
+){
+  UpsertStats *p = upsertStatsFind(pMod, zSchema, zName, 0);
+  if( p || bCreate ) return p ? p : upsertStatsFind(pMod, zSchema, zName, 1);
+  for(p=pMod->pStats; p; p=p->pNext){
+    sqlite3_stmt *pStmt;
+    char *zDummy = 0;
+    int rc = SQLITE_OK;
+    int bGone = 0;
+    int i;
+    if( sqlite3_stricmp(p->zSchema, zSchema) ) continue;
+    for(i=0; i<p->nFrom && sqlite3_stricmp(p->azFrom[i], zName); i++){}
+    if( i==p->nFrom ) continue;
+    pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
+          "SELECT 1 FROM \"%w\".sqlite_schema"
+          " WHERE type='table' AND name=?1 COLLATE nocase", zSchema), 0);
+    if( pStmt ){
+      sqlite3_bind_text(pStmt, 1, p->zName, -1, SQLITE_STATIC);
+      bGone = sqlite3_step(pStmt)==SQLITE_DONE;
+      sqlite3_finalize(pStmt);
+    }
+    sqlite3_free(zDummy);
+    if( bGone ){
+      /* Back to azFrom[i]; the renames after it are undone too */
+      sqlite3_free(p->zName);
+      p->zName = p->azFrom[i];
+      while( p->nFrom>i+1 ) sqlite3_free(p->azFrom[--p->nFrom]);
+      p->nFrom = i;
+      return p;
+    }
+  }
+  return upsertStatsFind(pMod, zSchema, zName, 1);
 }
 
 /*
@@ -1016,10 +1127,7 @@ static int upsertConfigure(
     pTab->aFlag[i] = bKey ? UPSERT_F_KEY : UPSERT_F_UPDATE;
     if( p->aNeed[aiDecl[i]] ) pTab->aFlag[i] |= UPSERT_F_NEED;
     sqlite3_str_appendf(pDecl, "%s\"%w\"", i ? ", " : "", zName);
-    if( zType[0] ){
-      sqlite3_str_appendf(pDecl, upsertSafeType(zType) ? " %s" : " \"%w\"",
-                          zType);
-    }
+    if( zType[0] ) upsertAppendType(pDecl, zType);
   }
   for(k=0; rc==SQLITE_OK && k<nKey; k++){
     pTab->aiKey[k] = upsertFindInt(aiDecl, nDecl, aiKey[k]);
@@ -1166,6 +1274,7 @@ static int upsertCookie(UpsertTab *pTab, int *piCookie){
 static int upsertDerive(
   UpsertTab *pTab,
   int argc, const char *const*argv,
+  int bCreate,
   char **pzDecl,
   char **pzErr
 ){
@@ -1173,6 +1282,7 @@ static int upsertDerive(
   const char *azOpt[UPSERT_N_OPT];
   int anOpt[UPSERT_N_OPT];
   sqlite3_str *pDecl = sqlite3_str_new(pTab->db);
+  char *zRefused = 0;        /* Why it may not write that table */
   int rc = SQLITE_OK;
 
   memset(&s, 0, sizeof(s));
@@ -1185,11 +1295,28 @@ static int upsertDerive(
   }else{
     rc = upsertOptions(argc-4, argv+4, azOpt, anOpt, pzErr);
   }
-  if( rc==SQLITE_OK ) rc = upsertResolve(pTab, argv[3], pzErr);
+  if( rc==SQLITE_OK ){
+    rc = upsertResolve(pTab, argv[3], argv[1], &zRefused, pzErr);
+  }
   if( rc==SQLITE_OK ) rc = upsertSchemaRead(pTab, &s, pzErr);
   if( rc==SQLITE_OK ){
     rc = upsertConfigure(pTab, &s, azOpt, anOpt, argv[1], pDecl, pzErr);
   }
+  if( zRefused && rc!=SQLITE_NOMEM ){
+    /* The reason wins over any other error.  A connected table declares
+    ** the columns it would have, so that a trigger's INSERT into it
+    ** compiles and fails with the reason */
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    if( rc==SQLITE_OK && !bCreate ){
+      pTab->zMissing = zRefused;
+    }else{
+      *pzErr = zRefused;
+      rc = SQLITE_ERROR;
+    }
+    zRefused = 0;
+  }
+  sqlite3_free(zRefused);
   if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
   if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
   if( rc==SQLITE_OK ) rc = upsertCookie(pTab, &pTab->iCookie);
@@ -1238,7 +1365,9 @@ static int upsertKeepArgs(UpsertTab *pTab, int argc, const char *const*argv){
 ** arguments are bad (a crafted file, or an option of a later version),
 ** can still be dropped.  INSERT and SELECT on it then fail with that
 ** reason.  So does a persistent table whose schema holds where=: SQL
-** that came with a database file is never run.
+** that came with a database file is never run; and one that names a
+** table of another schema (see upsertResolve()), which declares that
+** table's columns.
 */
 static int upsertInit(
   sqlite3 *db,
@@ -1260,10 +1389,11 @@ static int upsertInit(
   pTab->pMod = (UpsertModule*)pAux;
   sqlite3_snprintf(sizeof(pTab->zPtr), pTab->zPtr, "vtab:%p", &pTab->base);
 
-  rc = upsertDerive(pTab, argc, argv, &zDecl, pzErr);
+  rc = upsertDerive(pTab, argc, argv, bCreate, &zDecl, pzErr);
   if( rc==SQLITE_OK ) rc = upsertKeepArgs(pTab, argc, argv);
   if( rc==SQLITE_ERROR && !bCreate ){
     /* See the comment above this function */
+    sqlite3_free(pTab->zMissing);
     pTab->zMissing = *pzErr;
     *pzErr = 0;
     upsertFreeList(pTab->azCol, pTab->nCol);
@@ -1282,7 +1412,8 @@ static int upsertInit(
   }
   pTab->zDecl = zDecl;
   if( rc==SQLITE_OK ){
-    pTab->pStats = upsertStatsFind(pTab->pMod, argv[1], argv[2], 1);
+    pTab->pStats = upsertStatsAttach(db, pTab->pMod, argv[1], argv[2],
+                                     bCreate);
     if( pTab->pStats==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
@@ -1324,45 +1455,64 @@ static int upsertConnect(
 }
 
 /*
-** Unlink the counts p from pMod and free them.
+** Unlink the counts p from pMod, if they are linked, and free them.
 */
 static void upsertStatsDrop(UpsertModule *pMod, UpsertStats *p){
   UpsertStats **pp;
   for(pp=&pMod->pStats; *pp; pp=&(*pp)->pNext){
     if( *pp==p ){
       *pp = p->pNext;
-      upsertStatsFree(p);
       break;
     }
   }
+  upsertStatsFree(p);
+}
+
+/* True if a connected table other than pTab uses the counts of pTab */
+static int upsertStatsShared(UpsertTab *pTab){
+  UpsertTab *pOther;
+  for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
+    if( pOther!=pTab && pOther->pStats==pTab->pStats ) return 1;
+  }
+  return 0;
 }
 
 /*
 ** xDisconnect.  The backing table is never touched.  Counts that are
 ** all zero and that no other connected table shares go too: so a CREATE
 ** that was rolled back leaves no counts behind, and a table connected
-** again starts from zero all the same.
+** again starts from zero all the same.  So do the counts of a dropped
+** table, with the last table that shares them.
 */
 static int upsertDisconnect(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   UpsertStats *p = pTab->pStats;
-  if( p && pTab->pMod && p->a[0]==0 && p->a[1]==0 && p->a[2]==0 ){
-    UpsertTab *pOther;
-    for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
-      if( pOther!=pTab && pOther->pStats==p ) break;
-    }
-    if( pOther==0 ) upsertStatsDrop(pTab->pMod, p);
+  if( p && pTab->pMod
+   && (p->bDropped || (p->a[0]==0 && p->a[1]==0 && p->a[2]==0))
+   && !upsertStatsShared(pTab) ){
+    upsertStatsDrop(pTab->pMod, p);
   }
   upsertFree(pTab);
   return SQLITE_OK;
 }
 
 /*
-** xDestroy: as xDisconnect, and the counts of the table go too.
+** xDestroy: as xDisconnect, and the counts of the table go too.  While
+** another table still uses them (the same table, renamed or reconnected
+** in this transaction, whose transaction methods are still to come),
+** they only leave the list, and go with the last of those tables.
 */
 static int upsertDestroy(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
-  if( pTab->pStats ) upsertStatsDrop(pTab->pMod, pTab->pStats);
+  UpsertStats *p = pTab->pStats;
+  if( p && upsertStatsShared(pTab) ){
+    UpsertStats **pp;
+    for(pp=&pTab->pMod->pStats; *pp && *pp!=p; pp=&(*pp)->pNext){}
+    if( *pp ) *pp = p->pNext;
+    p->bDropped = 1;
+  }else if( p ){
+    upsertStatsDrop(pTab->pMod, p);
+  }
   pTab->pStats = 0;
   upsertFree(pTab);
   return SQLITE_OK;
@@ -1876,6 +2026,7 @@ static void upsertSwapDerived(UpsertTab *a, UpsertTab *b){
   UPSERT_SWAP(zRowid);
   UPSERT_SWAP(iCookie);
   UPSERT_SWAP(iRowKey);
+  UPSERT_SWAP(bShadow);
 #undef UPSERT_SWAP
   memcpy(t.zRowKey, a->zRowKey, sizeof(t.zRowKey));
   memcpy(a->zRowKey, b->zRowKey, sizeof(t.zRowKey));
@@ -1909,7 +2060,7 @@ static int upsertRefresh(UpsertTab *pTab, int *pbNew){
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->db = pTab->db;
-  rc = upsertDerive(p, pTab->nArg, (const char*const*)pTab->azArg,
+  rc = upsertDerive(p, pTab->nArg, (const char*const*)pTab->azArg, 1,
                     &zDecl, &zErr);
   if( rc==SQLITE_OK && strcmp(zDecl, pTab->zDecl)!=0 ){
     upsertFail(&rc, &zErr, UPSERT_ERR "the columns of table \"%s\" have"
@@ -2492,6 +2643,7 @@ static int upsertUpdate(
     upsertError(pTab, "%s", pTab->zMissing);
     return SQLITE_ERROR;
   }
+  if( pTab->bShadow && upsertShadowLocked(pTab) ) return SQLITE_ERROR;
 
   if( pTab->nRun>0 && sqlite3_total_changes64(db)!=pTab->nMark ){
     pTab->nRun = 0;
@@ -2546,6 +2698,8 @@ static void upsertSnapClear(UpsertStats *p, int iFrom){
 static int upsertBegin(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->nRun = 0;
+  if( pTab->pStats->bTxn ) return SQLITE_OK;  /* Shared: see UpsertStats */
+  pTab->pStats->bTxn = 1;
   memcpy(pTab->pStats->aTxn, pTab->pStats->a, sizeof(pTab->pStats->a));
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
@@ -2557,6 +2711,7 @@ static int upsertSync(sqlite3_vtab *pVtab){
 static int upsertCommit(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->nRun = 0;
+  pTab->pStats->bTxn = 0;
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
 }
@@ -2564,6 +2719,7 @@ static int upsertRollback(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->pMod->nRollback++;
   pTab->nRun = 0;
+  pTab->pStats->bTxn = 0;
   memcpy(pTab->pStats->a, pTab->pStats->aTxn, sizeof(pTab->pStats->a));
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
@@ -2574,6 +2730,10 @@ static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   if( pTab->nInner || iSavepoint<0 ) return SQLITE_OK;
   pTab->nRun = 0;
   pTab->bOpen = 1;
+  if( iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
+    /* Taken already, by a table that shares the counts */
+    return SQLITE_OK;
+  }
   if( iSavepoint>=p->nSnap ){
     int nNew = iSavepoint+8;
     struct UpsertSnap *aNew;
@@ -2621,6 +2781,29 @@ static int upsertRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   return SQLITE_OK;
 }
 
+/*
+** xRename: ALTER TABLE ... RENAME TO zNew.  The counts go with the table
+** and the old name is kept, so that a rename that is rolled back can
+** give them back to it (see upsertStatsAttach()).  The backing table and
+** the inner statements, which never name the virtual table, stay.
+*/
+static int upsertRename(sqlite3_vtab *pVtab, const char *zNew){
+  UpsertStats *p = ((UpsertTab*)pVtab)->pStats;
+  char *zName = sqlite3_mprintf("%s", zNew);
+  char **az = 0;
+  if( zName ){
+    az = sqlite3_realloc64(p->azFrom, sizeof(char*)*(p->nFrom+1));
+  }
+  if( az==0 ){
+    sqlite3_free(zName);
+    return SQLITE_NOMEM;
+  }
+  p->azFrom = az;
+  p->azFrom[p->nFrom++] = p->zName;
+  p->zName = zName;
+  return SQLITE_OK;
+}
+
 static sqlite3_module upsertModule = {
   /* iVersion    */ 2,
   /* xCreate     */ upsertCreate,
@@ -2641,7 +2824,7 @@ static sqlite3_module upsertModule = {
   /* xCommit     */ upsertCommit,
   /* xRollback   */ upsertRollback,
   /* xFindFunction */ 0,
-  /* xRename     */ 0,
+  /* xRename     */ upsertRename,
   /* xSavepoint  */ upsertSavepoint,
   /* xRelease    */ upsertRelease,
   /* xRollbackTo */ upsertRollbackTo,
@@ -2688,20 +2871,23 @@ static void upsertStatsFunc(
     const char *zSchema = zB ? zA : 0;
     const char *zName = zB ? zB : zA;
     p = upsertStatsFind(pMod, zSchema, zName, 0);
-    if( p==0 ){
-      /* A persistent table not used yet on this connection: connect it */
+    if( p==0 || p->nFrom>0 ){
+      /* Connect the table: a persistent table not used yet on this
+      ** connection, or one whose counts were renamed on this connection.
+      ** Those answer only while a table of their name exists, for the
+      ** rename may have been rolled back since (upsertStatsAttach() gives
+      ** them back when the table connects under its old name) */
       sqlite3_stmt *pStmt = 0;
+      int rc2 = SQLITE_NOMEM;
       char *zSql = zSchema ?
         sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\"", zSchema, zName) :
         sqlite3_mprintf("SELECT 1 FROM \"%w\"", zName);
-      if( zSql==0 ){
-        rc = SQLITE_NOMEM;
-      }else if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_NOMEM ){
-        rc = SQLITE_NOMEM;
-      }
+      if( zSql ) rc2 = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+      if( rc2==SQLITE_NOMEM ) rc = SQLITE_NOMEM;
       sqlite3_finalize(pStmt);
       sqlite3_free(zSql);
       p = upsertStatsFind(pMod, zSchema, zName, 0);
+      if( p && p->nFrom>0 && rc2!=SQLITE_OK ) p = 0;
     }
   }
   if( rc==SQLITE_NOMEM ){
