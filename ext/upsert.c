@@ -203,6 +203,7 @@ struct UpsertTab {
   sqlite3_stmt *pStep;       /* Inner write statement stepping, or NULL */
   int nStepPrep;             /* Its re-prepare count when it was built */
   int bStale;                /* upsert_into_fresh() failed in this step */
+  int iGen;                  /* Times the key or its collations changed */
 };
 
 struct UpsertCursor {
@@ -1017,6 +1018,7 @@ static int upsertFindInt(const int *ai, int n, int iCol){
 
 static sqlite3_stmt *upsertWriteStmt(UpsertTab*, int, const unsigned char*,
                                      int*, char**);
+static int upsertRefresh(UpsertTab*, int*);
 
 /*
 ** Apply the options to pTab, whose backing table's columns are in p:
@@ -1541,11 +1543,20 @@ static const char *upsertLookupColl(UpsertTab *pTab, int k){
 ** k='a' COLLATE NOCASE on a BINARY key must find 'a' and 'A', which
 ** only a scan does.  Constraints are not omitted: SQLite checks them
 ** again on every row returned.
+**
+** The key plan's idxNum also holds, above its lowest bit, how many times
+** the key or its collations had changed when it was chosen (iGen, see
+** upsertRefresh()).  A statement prepared before a schema change that
+** changed the key's collation runs on after it; xFilter answers such a
+** plan with a scan, which is right whatever the collations.
 */
 static int upsertBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   int i, k;
   int nFound = 0;
+  int bNew = 0;
+  /* Plan on the schema as it is: an error shows when the statement runs */
+  upsertRefresh(pTab, &bNew);
   for(k=0; k<pTab->nKey; k++){
     for(i=0; i<pInfo->nConstraint; i++){
       const struct sqlite3_index_constraint *p = &pInfo->aConstraint[i];
@@ -1561,7 +1572,7 @@ static int upsertBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( i==pInfo->nConstraint ) break;
   }
   if( pTab->nKey>0 && nFound==pTab->nKey ){
-    pInfo->idxNum = UPSERT_PLAN_KEY;
+    pInfo->idxNum = UPSERT_PLAN_KEY | ((pTab->iGen & 0xffffff)<<1);
     pInfo->estimatedCost = 10.0;
     pInfo->estimatedRows = 1;
     pInfo->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
@@ -1688,6 +1699,11 @@ static int upsertFilter(
   if( pTab->zMissing ){
     upsertError(pTab, "%s", pTab->zMissing);
     return SQLITE_ERROR;
+  }
+  if( idxNum!=UPSERT_PLAN_SCAN ){
+    /* See the comment above upsertBestIndex() */
+    if( (idxNum>>1)!=(pTab->iGen & 0xffffff) ) argc = 0;
+    idxNum = argc ? UPSERT_PLAN_KEY : UPSERT_PLAN_SCAN;
   }
   if( pCur->pStmt && pCur->iPlan!=idxNum ) upsertCursorRelease(pCur);
   if( pCur->pStmt==0 ){
@@ -2066,10 +2082,25 @@ static int upsertRefresh(UpsertTab *pTab, int *pbNew){
     upsertFail(&rc, &zErr, UPSERT_ERR "the columns of table \"%s\" have"
         " changed since \"%s\" was connected: drop \"%s\" and create it"
         " again", pTab->zTab, pTab->azArg[2], pTab->azArg[2]);
+    if( rc==SQLITE_ERROR ){
+      /* For good: every use fails so, until SQLite connects it again */
+      pTab->zMissing = sqlite3_mprintf("%s", zErr);
+      if( pTab->zMissing==0 ) rc = SQLITE_NOMEM;
+    }
   }
   if( rc==SQLITE_OK ){
+    int k;
     upsertClearStmts(pTab);
     upsertSwapDerived(pTab, p);
+    for(k=0; k<pTab->nKey; k++){
+      if( pTab->nKey!=p->nKey || pTab->aiKey[k]!=p->aiKey[k]
+       || sqlite3_stricmp(upsertLookupColl(pTab, k), upsertLookupColl(p, k))
+      ){
+        /* Plans chosen on the old key are answered by scans */
+        pTab->iGen++;
+        break;
+      }
+    }
     *pbNew = 1;
   }else if( zErr ){
     upsertError(pTab, "%s", zErr);
