@@ -2552,7 +2552,8 @@ static int upsertWriteRow(
       upsertBind(pStmt, i+1, argv[i+2], pTab->eEnc);
     }
     if( eKind & UPSERT_W_ROWID ){
-      upsertBind(pStmt, pTab->nCol+2, argv[1], pTab->eEnc);
+      /* Not upsertBind(): its one call, in the loop above, is inlined */
+      sqlite3_bind_value(pStmt, pTab->nCol+2, argv[1]);
     }
     rc = upsertStep(pTab, pStmt, nPrep, &bAborted);
     if( rc!=SQLITE_OK ){
