@@ -133,7 +133,8 @@ struct Cli {
   sqlite3_int64 iElem;        /* JSON array: index of the current element */
   sqlite3_int64 nRow;         /* data rows written so far */
   sqlite3_int64 nRowDone;     /* rows committed (--batch) */
-  char zDonePos[64];          /* position of the last row committed */
+  sqlite3_int64 iDonePos;     /* position (cliPosNum) of the last row
+                              ** committed */
 
   /* Database */
   sqlite3 *db;                /* the connection */
@@ -179,32 +180,35 @@ static void cliNomem(Cli *p){
 }
 
 /*
-** The position of the current record, for messages: "data.csv:12" for a
-** line-based format, "data.json:$[3]" for an element of a JSON array.
-** Written into zOut, nOut bytes.
+** The position of the current record: its first line for a line-based
+** format, its index for an element of a JSON array.
 */
-static void cliPos(Cli *p, char *zOut, int nOut){
-  if( p->eFmt==FMT_JSON ){
-    snprintf(zOut, nOut, "%s:$[%lld]", p->zName, (long long)p->iElem);
-  }else{
-    sqlite3_int64 i = p->iRecLine ? p->iRecLine : p->iLine;
-    snprintf(zOut, nOut, "%s:%lld", p->zName, (long long)i);
-  }
+static sqlite3_int64 cliPosNum(Cli *p){
+  if( p->eFmt==FMT_JSON ) return p->iElem;
+  return p->iRecLine ? p->iRecLine : p->iLine;
+}
+
+/*
+** Position i (from cliPosNum) for messages, sqlite3_malloc'd: "data.csv:12"
+** for a line-based format, "data.json:$[3]" for an element of a JSON
+** array.  NULL on OOM, which %z prints as nothing.  Made to measure, as a
+** path can be of any length.
+*/
+static char *cliPosText(Cli *p, sqlite3_int64 i){
+  return sqlite3_mprintf(p->eFmt==FMT_JSON ? "%s:$[%lld]" : "%s:%lld",
+                         p->zName, (long long)i);
 }
 
 /* Record an error at the position of the current record. */
 static void cliErrorAt(Cli *p, const char *zFmt, ...){
   va_list ap;
-  char zPos[300];
   char *zMsg;
   if( p->rc ) return;
-  cliPos(p, zPos, sizeof(zPos));
   va_start(ap, zFmt);
   zMsg = sqlite3_vmprintf(zFmt, ap);
   va_end(ap);
   if( zMsg==0 ){ cliNomem(p); return; }
-  cliError(p, "%s: %s", zPos, zMsg);
-  sqlite3_free(zMsg);
+  cliError(p, "%z: %z", cliPosText(p, cliPosNum(p)), zMsg);
 }
 
 /* Run SQL with no result rows; on failure record the error. */
@@ -564,7 +568,7 @@ static void cliCommitBatch(Cli *p){
   if( cliExec(p, "COMMIT") ) return;
   p->bTxn = 0;
   p->nRowDone = p->nRow;
-  cliPos(p, p->zDonePos, sizeof(p->zDonePos));
+  p->iDonePos = cliPosNum(p);
   if( cliExec(p, "BEGIN IMMEDIATE") ) return;
   p->bTxn = 1;
 }
@@ -1415,12 +1419,14 @@ int main(int argc, char **argv){
       bRolledBack = 1;
     }
     if( p->nRowDone>0 ){
+      char *zDone = cliPosText(p, p->iDonePos);
       cliCounts(p, aCount);
       fprintf(stderr, PROG ": committed rows 1 to %lld (through %s: "
               "inserted %lld, updated %lld, skipped %lld); the rows after "
-              "them were not written\n", (long long)p->nRowDone, p->zDonePos,
-              (long long)aCount[0], (long long)aCount[1],
-              (long long)aCount[2]);
+              "them were not written\n", (long long)p->nRowDone,
+              zDone ? zDone : "?", (long long)aCount[0],
+              (long long)aCount[1], (long long)aCount[2]);
+      sqlite3_free(zDone);
     }else if( bRolledBack ){
       fprintf(stderr, PROG ": nothing was written\n");
     }
