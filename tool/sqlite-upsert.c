@@ -110,6 +110,7 @@ struct Cli {
   FILE *in;                   /* the input */
   const char *zName;          /* its name in messages */
   sqlite3_int64 szIn;         /* its size in bytes, or -1 if unknown */
+  sqlite3_int64 iInStart;     /* offset of its first byte in the file */
   sqlite3_int64 nIn;          /* bytes consumed so far */
   char *aChunk;               /* read buffer, CHUNK bytes (or more, JSONL) */
   size_t nChunkAlloc;         /* bytes allocated at aChunk */
@@ -1275,7 +1276,12 @@ static void cliOpenInput(Cli *p){
   }
   p->szIn = -1;
   if( fstat(fileno(p->in), &st)==0 && S_ISREG(st.st_mode) ){
-    p->szIn = (sqlite3_int64)st.st_size - (sqlite3_int64)ftello(p->in);
+    /* Standard input may start anywhere in the file: after what a "read"
+    ** of the shell took, say.  A second pass goes back there, not to 0. */
+    off_t iStart = ftello(p->in);
+    if( iStart<0 ) iStart = 0;
+    p->iInStart = (sqlite3_int64)iStart;
+    p->szIn = (sqlite3_int64)st.st_size - p->iInStart;
   }
   p->nChunkAlloc = CHUNK;
   p->aChunk = malloc(p->nChunkAlloc);
@@ -1305,13 +1311,14 @@ static void cliSpool(Cli *p){
   if( p->in!=stdin ) fclose(p->in);
   p->in = pTmp;
   p->szIn = (sqlite3_int64)ftello(pTmp);
+  p->iInStart = 0;
   rewind(pTmp);
 }
 
 /* Back to the start of the input, for the second pass. */
 static void cliRewind(Cli *p){
   if( p->rc ) return;
-  if( fseeko(p->in, 0, SEEK_SET) ){
+  if( fseeko(p->in, (off_t)p->iInStart, SEEK_SET) ){
     cliError(p, "%s: cannot read it twice: %s", p->zName, strerror(errno));
   }
 }
