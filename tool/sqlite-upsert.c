@@ -62,6 +62,8 @@ int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
 #define CHUNK (256*1024)            /* bytes read at a time */
 #define PROGRESS_DELAY 1.0          /* seconds before progress is shown */
 #define PROGRESS_EVERY 0.25         /* seconds between progress updates */
+#define NAME_SHOWN 80               /* bytes of a name quoted in a message */
+#define NAMES_SHOWN 10              /* names listed in one message */
 
 /* Input formats */
 #define FMT_NONE  0
@@ -119,6 +121,7 @@ struct Cli {
   int nCol;                   /* columns of the input */
   Column *aCol;               /* nCol columns */
   int nColAlloc;              /* allocated entries of aCol */
+  int nColMax;                /* SQLITE_LIMIT_COLUMN: the most a table has */
   int nVal;                   /* values in the current record */
   Value *aVal;                /* its values */
   int nValAlloc;              /* allocated entries of aVal */
@@ -210,6 +213,34 @@ static void cliErrorAt(Cli *p, const char *zFmt, ...){
   va_end(ap);
   if( zMsg==0 ){ cliNomem(p); return; }
   cliError(p, "%z: %z", cliPosText(p, cliPosNum(p)), zMsg);
+}
+
+/*
+** Append name z, n bytes, to pStr quoted for a message: 'name', with a NUL
+** byte written \u0000, and a name longer than NAME_SHOWN bytes cut at a
+** character boundary and ended by "...", so that a message stays short
+** whatever the input holds.
+*/
+static void cliAppendName(sqlite3_str *pStr, const char *z, int n){
+  int i, nShow = n;
+  if( nShow>NAME_SHOWN ){
+    nShow = NAME_SHOWN;
+    while( nShow>0 && (z[nShow]&0xc0)==0x80 ) nShow--;
+  }
+  sqlite3_str_appendchar(pStr, 1, '\'');
+  for(i=0; i<nShow; i++){
+    if( z[i]==0 ) sqlite3_str_appendall(pStr, "\\u0000");
+    else sqlite3_str_appendchar(pStr, 1, z[i]);
+  }
+  sqlite3_str_appendall(pStr, nShow<n ? "...'" : "'");
+}
+
+/* Name z (nul-terminated if n<0) quoted for a message, as cliAppendName
+** writes it; sqlite3_malloc'd, for %z.  NULL on OOM. */
+static char *cliName(const char *z, int n){
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  cliAppendName(pStr, z, n<0 ? (int)strlen(z) : n);
+  return sqlite3_str_finish(pStr);
 }
 
 /* Run SQL with no result rows; on failure record the error. */
@@ -464,16 +495,22 @@ static void checkColumns(Cli *p){
   for(i=0; i<p->nCol && p->rc==0; i++){
     sqlite3_bind_text(pStmt, 2, p->aCol[i].zName, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)!=SQLITE_ROW ){
-      sqlite3_str_appendf(pMissing, "%s'%s'", nMissing ? ", " : "",
-                          p->aCol[i].zName);
+      if( nMissing<NAMES_SHOWN ){
+        if( nMissing ) sqlite3_str_appendall(pMissing, ", ");
+        cliAppendName(pMissing, p->aCol[i].zName,
+                      (int)strlen(p->aCol[i].zName));
+      }
       nMissing++;
     }else if( sqlite3_column_int(pStmt, 0)>=2 ){
-      cliError(p, "column '%s' of table '%s' is generated: it cannot be "
-               "written", p->aCol[i].zName, p->zTable);
+      cliError(p, "column %z of table '%s' is generated: it cannot be "
+               "written", cliName(p->aCol[i].zName, -1), p->zTable);
     }
     sqlite3_reset(pStmt);
   }
   sqlite3_finalize(pStmt);
+  if( nMissing>NAMES_SHOWN ){
+    sqlite3_str_appendf(pMissing, " and %d more", nMissing-NAMES_SHOWN);
+  }
   zMissing = sqlite3_str_finish(pMissing);
   if( nMissing ){
     cliError(p, "table '%s' has no column%s %s (named in %s)", p->zTable,
@@ -647,6 +684,13 @@ static void csvField(void *z, size_t n, void *pArg){
 static void csvHeader(Cli *p){
   int i;
   if( p->nCol ) return;            /* second pass: known already */
+  if( p->nVal>p->nColMax ){
+    /* Certain to fail, so fail now: the check for a name given twice
+    ** below takes time in the square of the columns. */
+    cliErrorAt(p, "the header has %d columns: a SQLite table has at most %d",
+               p->nVal, p->nColMax);
+    return;
+  }
   for(i=0; i<p->nVal && p->rc==0; i++){
     const char *zName;
     if( p->aVal[i].eType==SQLITE_NULL || p->aVal[i].n==0 ){
@@ -659,7 +703,8 @@ static void csvHeader(Cli *p){
       return;
     }
     if( colFind(p, zName, -1)>=0 ){
-      cliErrorAt(p, "column '%s' appears twice in the header", zName);
+      cliErrorAt(p, "column %z appears twice in the header",
+                 cliName(zName, -1));
       return;
     }
     colAdd(p, zName);
@@ -809,7 +854,15 @@ static void jsonKey(Cli *p, const char *zKey, sqlite3_stmt *pStmt,
       cliErrorAt(p, "an empty key");
       return;
     }
-    if( iCol<0 ) iCol = colAdd(p, zKey);
+    if( iCol<0 ){
+      if( p->nCol>=p->nColMax ){
+        cliErrorAt(p, "more than %d distinct keys: a SQLite table has at "
+                   "most %d columns (key %z is one too many)", p->nColMax,
+                   p->nColMax, cliName(zKey, -1));
+        return;
+      }
+      iCol = colAdd(p, zKey);
+    }
     if( iCol<0 ) return;
     p->aCol[iCol].mSeen |= jsonSeen(zType);
   }else if( iCol>=0 ){
@@ -1336,6 +1389,7 @@ static void cliOpenDb(Cli *p){
     return;
   }
   sqlite3_busy_timeout(p->db, 5000);
+  p->nColMax = sqlite3_limit(p->db, SQLITE_LIMIT_COLUMN, -1);
   if( cliExec(p, "BEGIN IMMEDIATE") ) return;
   p->bTxn = 1;
   if( sqlite3_prepare_v2(p->db,
