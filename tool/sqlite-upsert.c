@@ -93,6 +93,7 @@ struct Value {
 struct Column {
   char *zName;                /* name, from the header or a JSON key */
   int mSeen;                  /* SEEN_* flags, for --create */
+  sqlite3_int64 iObj;         /* JSON: the last object (Cli.nRec) with it */
 };
 
 struct Cli {
@@ -130,6 +131,7 @@ struct Cli {
   size_t nBufAlloc;           /* bytes allocated at aBuf */
   int bHeader;                /* CSV: the header has been read */
   int bInfer;                 /* this pass only finds columns and types */
+  sqlite3_int64 nRec;         /* JSON: objects seen by the inference pass */
 
   /* Positions */
   sqlite3_int64 iLine;        /* line being read (1-based) */
@@ -332,6 +334,7 @@ static int colAdd(Cli *p, const char *zName){
   }
   p->aCol[p->nCol].zName = sqlite3_mprintf("%s", zName);
   p->aCol[p->nCol].mSeen = 0;
+  p->aCol[p->nCol].iObj = 0;
   if( p->aCol[p->nCol].zName==0 ){ cliNomem(p); return -1; }
   return p->nCol++;
 }
@@ -840,18 +843,26 @@ static int jsonSeen(const char *zType){
   return SEEN_TEXT;
 }
 
-/* Key zKey of an object: in the inference pass add it to the columns (if
-** new) with the type seen; otherwise copy its value, column iValCol of
-** pStmt, into the current record.  *piHint is the column of the previous
-** key, and is set to this one's. */
-static void jsonKey(Cli *p, const char *zKey, sqlite3_stmt *pStmt,
-                    int iValCol, const char *zType, int *piHint){
+/* A key of an object, in column iKeyCol of pStmt (a row of json_each()),
+** its value and its type in the two columns after it.  In the inference
+** pass, add the key to the columns (if new) with the type seen; otherwise
+** copy its value into the current record.  *piHint is the column of the
+** previous key, and is set to this one's. */
+static void jsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
+  const char *zKey = (const char*)sqlite3_column_text(pStmt, iKeyCol);
+  int iValCol = iKeyCol+1;
   int iCol;
   if( zKey==0 ) return;
-  iCol = colFind(p, zKey, *piHint+1);
   if( p->bInfer ){
     if( zKey[0]==0 ){
       cliErrorAt(p, "an empty key");
+      return;
+    }
+    iCol = colFind(p, zKey, *piHint+1);
+    if( iCol>=0 && p->aCol[iCol].iObj==p->nRec ){
+      /* As a CSV header may not name a column twice, nor may an object:
+      ** SQLite's ->> would read the first, an upsert write the last. */
+      cliErrorAt(p, "key %z appears twice in the object", cliName(zKey, -1));
       return;
     }
     if( iCol<0 ){
@@ -864,8 +875,10 @@ static void jsonKey(Cli *p, const char *zKey, sqlite3_stmt *pStmt,
       iCol = colAdd(p, zKey);
     }
     if( iCol<0 ) return;
-    p->aCol[iCol].mSeen |= jsonSeen(zType);
-  }else if( iCol>=0 ){
+    p->aCol[iCol].iObj = p->nRec;
+    p->aCol[iCol].mSeen |= jsonSeen(
+        (const char*)sqlite3_column_text(pStmt, iKeyCol+2));
+  }else if( (iCol = colFind(p, zKey, *piHint+1))>=0 ){
     Value *pVal = &p->aVal[iCol];
     pVal->eType = sqlite3_column_type(pStmt, iValCol);
     switch( pVal->eType ){
@@ -887,6 +900,53 @@ static void jsonKey(Cli *p, const char *zKey, sqlite3_stmt *pStmt,
     }
   }
   *piHint = iCol;
+}
+
+/* 1 if z, n bytes, may escape a NUL: holds the text \u0000. */
+static int jsonMayHoldNul(const char *z, size_t n){
+  const char *zEnd = z + n;
+  while( (z = memchr(z, '\\', (size_t)(zEnd-z)))!=0 ){
+    if( zEnd-z>=6 && memcmp(z, "\\u0000", 6)==0 ) return 1;
+    z++;
+  }
+  return 0;
+}
+
+/*
+** Refuse a key that holds a NUL ("v\u0000zz"): json_each() gives its key
+** cut at the NUL, "v", so its value would land in column v.  The raw key
+** is read from fullkey, $."v\u0000zz", and named as written.  Called only
+** for a text that jsonMayHoldNul(), so the passes need no fullkey.  An
+** invalid text is left for the pass to report.
+*/
+static void jsonNulKeys(Cli *p, const char *z, size_t n){
+  sqlite3_stmt *pStmt = 0;
+  if( sqlite3_prepare_v2(p->db, p->eFmt==FMT_JSON ?
+        "SELECT r.key, j.fullkey FROM json_each(?1) AS r, "
+        "json_each(CASE r.type WHEN 'object' THEN r.value END) AS j" :
+        "SELECT 0, fullkey FROM json_each(?1)", -1, &pStmt, 0) ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+    return;
+  }
+  sqlite3_bind_text64(pStmt, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
+                      SQLITE_UTF8);
+  while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zKey = (const char*)sqlite3_column_text(pStmt, 1);
+    int nKey = sqlite3_column_bytes(pStmt, 1), i;
+    if( zKey==0 || nKey<4 || zKey[2]!='"' ) continue;
+    zKey += 3;                  /* the key between the quotes */
+    nKey -= 4;
+    for(i=0; i<nKey; i++){
+      if( zKey[i]!='\\' ) continue;
+      if( nKey-i>=6 && memcmp(zKey+i, "\\u0000", 6)==0 ){
+        if( p->eFmt==FMT_JSON ) p->iElem = sqlite3_column_int64(pStmt, 0);
+        cliErrorAt(p, "key %z holds a NUL byte", cliName(zKey, nKey));
+        break;
+      }
+      i++;
+    }
+  }
+  sqlite3_finalize(pStmt);
 }
 
 /* The JSON type of the text bound to ?1 of pType, for messages. */
@@ -920,13 +980,18 @@ static void jsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   for(i=0; i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r'); i++){}
   if( i==n ) return;
   p->iRecLine = p->iLine;
-  if( !p->bInfer ) rowClear(p, p->nCol);
+  if( p->bInfer ){
+    p->nRec++;
+    if( jsonMayHoldNul(z, n) ) jsonNulKeys(p, z, n);
+    if( p->rc ) return;
+  }else{
+    rowClear(p, p->nCol);
+  }
   sqlite3_bind_text64(pEach, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
                       SQLITE_UTF8);
   while( p->rc==0 && (rc = sqlite3_step(pEach))==SQLITE_ROW ){
     if( sqlite3_column_type(pEach, 0)!=SQLITE_TEXT ) break;
-    jsonKey(p, (const char*)sqlite3_column_text(pEach, 0), pEach, 1,
-            (const char*)sqlite3_column_text(pEach, 2), &iHint);
+    jsonKey(p, pEach, 0, &iHint);
     nKey++;
   }
   rc = sqlite3_reset(pEach);
@@ -1068,6 +1133,8 @@ static void jsonRun(Cli *p){
   sqlite3_reset(pType);
 
   /* Pass 1: columns, their types, and every element an object. */
+  if( jsonMayHoldNul(z, n) ) jsonNulKeys(p, z, n);
+  if( p->rc ) goto done;
   rc = sqlite3_prepare_v2(p->db,
       "SELECT r.key, r.type, j.key, j.value, j.type FROM json_each(?1) AS r "
       "LEFT JOIN json_each(CASE r.type WHEN 'object' THEN r.value END) AS j",
@@ -1076,14 +1143,15 @@ static void jsonRun(Cli *p){
   sqlite3_bind_text64(pStmt, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
   p->bInfer = 1;
   while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    p->iElem = sqlite3_column_int64(pStmt, 0);
+    sqlite3_int64 iElem = sqlite3_column_int64(pStmt, 0);
+    if( p->nRec==0 || iElem!=p->iElem ) p->nRec++;
+    p->iElem = iElem;
     zType = (const char*)sqlite3_column_text(pStmt, 1);
     if( zType==0 || strcmp(zType, "object")!=0 ){
       cliErrorAt(p, "not a JSON object (%s)", zType ? zType : "?");
       break;
     }
-    jsonKey(p, (const char*)sqlite3_column_text(pStmt, 2), pStmt, 3,
-            (const char*)sqlite3_column_text(pStmt, 4), &iHint);
+    jsonKey(p, pStmt, 2, &iHint);
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK ){
     cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
@@ -1106,8 +1174,7 @@ static void jsonRun(Cli *p){
       bPending = 1;
       iHint = -1;
     }
-    jsonKey(p, (const char*)sqlite3_column_text(pStmt, 2), pStmt, 3,
-            (const char*)sqlite3_column_text(pStmt, 4), &iHint);
+    jsonKey(p, pStmt, 2, &iHint);
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK ){
     cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
