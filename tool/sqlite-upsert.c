@@ -532,9 +532,19 @@ static void cliSetup(Cli *p){
   int i;
   if( p->rc ) return;
   if( p->nCol==0 ){
-    cliError(p, "%s: no columns: %s", p->zName,
-             p->eFmt==FMT_CSV || p->eFmt==FMT_TSV ? "the header is empty"
-                                                  : "no object has a key");
+    int bCsv = p->eFmt==FMT_CSV || p->eFmt==FMT_TSV;
+    if( !bCsv && p->nRec==0 && p->bTableExists ){
+      /* No object at all: nothing to write, as for a CSV header alone.
+      ** No virtual table either: it needs a column, and no row comes. */
+      return;
+    }
+    if( !bCsv && p->nRec==0 ){
+      cliError(p, "%s: no columns: no object to create table '%s' from",
+               p->zName, p->zTable);
+    }else{
+      cliError(p, "%s: no columns: %s", p->zName,
+               bCsv ? "the header is empty" : "no object has a key");
+    }
     return;
   }
   if( p->bTableExists ) checkColumns(p);
