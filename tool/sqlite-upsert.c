@@ -16,7 +16,7 @@
 ** JSON objects) become the virtual table's columns=; the flags become its
 ** key=, update=, keep= and nulls= options:
 **
-**   CREATE VIRTUAL TABLE temp.upsert_cli_in USING upsert_into("posts",
+**   CREATE VIRTUAL TABLE temp.upsert_cli_in USING upsert_into(main."posts",
 **     columns=("id","title"), key=("id"));
 **
 ** Every record is then bound to one prepared INSERT INTO ... VALUES(?,...)
@@ -490,7 +490,8 @@ static void checkColumns(Cli *p){
   char *zMissing;
   int i, nMissing = 0;
   int rc = sqlite3_prepare_v2(p->db,
-      "SELECT hidden FROM pragma_table_xinfo(?1) WHERE name=?2 COLLATE NOCASE",
+      "SELECT hidden FROM pragma_table_xinfo(?1, 'main')"
+      " WHERE name=?2 COLLATE NOCASE",
       -1, &pStmt, 0);
   if( rc!=SQLITE_OK ){ cliError(p, "%s", sqlite3_errmsg(p->db)); return; }
   pMissing = sqlite3_str_new(p->db);
@@ -551,9 +552,13 @@ static void cliSetup(Cli *p){
   else createTable(p);
   if( p->rc ) return;
 
+  /* The table is named with its schema: unqualified, a table named as
+  ** the virtual table would resolve to the virtual table itself (temp
+  ** comes first). */
   pStr = sqlite3_str_new(p->db);
   sqlite3_str_appendf(pStr,
-      "CREATE VIRTUAL TABLE temp.\"" VTAB "\" USING upsert_into(\"%w\", "
+      "CREATE VIRTUAL TABLE temp.\"" VTAB "\" USING upsert_into("
+      "main.\"%w\", "
       "columns=(", p->zTable);
   for(i=0; i<p->nCol; i++){
     sqlite3_str_appendf(pStr, "%s\"%w\"", i ? "," : "", p->aCol[i].zName);
@@ -1470,7 +1475,7 @@ static void cliOpenDb(Cli *p){
   if( cliExec(p, "BEGIN IMMEDIATE") ) return;
   p->bTxn = 1;
   if( sqlite3_prepare_v2(p->db,
-        "SELECT count(*) FROM pragma_table_xinfo(?1)", -1, &pStmt, 0)
+        "SELECT count(*) FROM pragma_table_xinfo(?1, 'main')", -1, &pStmt, 0)
    ==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1494,7 +1499,8 @@ static void cliCounts(Cli *p, sqlite3_int64 *a){
   if( sqlite3_prepare_v2(p->db,
         "SELECT json_extract(s, '$.inserted'), json_extract(s, '$.updated'),"
         " json_extract(s, '$.skipped')"
-        "FROM (SELECT upsert_into_stats('" VTAB "') AS s)", -1, &pStmt, 0)
+        "FROM (SELECT upsert_into_stats('temp." VTAB "') AS s)", -1,
+        &pStmt, 0)
       ==SQLITE_OK
    && sqlite3_step(pStmt)==SQLITE_ROW ){
     a[0] = sqlite3_column_int64(pStmt, 0);
