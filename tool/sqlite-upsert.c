@@ -787,10 +787,16 @@ static int isBlankLine(const char *z, size_t n){
 ** One pass over a CSV or TSV input: the header, then every record, either
 ** to find the columns' types (bInfer) or to write them.  The input is fed
 ** to libcsv a line at a time so that each record knows its first line.
+**
+** Lines end as libcsv ends records: at LF, CRLF or a lone CR.  An LF
+** inside a quoted field ends a line too (editors show one there), but a
+** CR inside a quoted field is data for libcsv, and counted as no line
+** end, as most editors show none within an LF or CRLF file.
 */
 static void csvRun(Cli *p, int bInfer){
   struct csv_parser csv;
   int bFirst = 1;
+  int bAfterCr = 0;               /* the last byte was a CR line end */
   if( csv_init(&csv, CSV_STRICT|CSV_STRICT_FINI|CSV_EMPTY_IS_NULL) ){
     cliNomem(p);
     return;
@@ -809,6 +815,7 @@ static void csvRun(Cli *p, int bInfer){
     size_t n = fread(p->aChunk, 1, CHUNK, p->in);
     const char *z = p->aChunk;
     const char *zEnd = z + n;
+    const char *zLf, *zCr;        /* the next LF and CR in the chunk */
     if( n==0 ){
       if( ferror(p->in) ){
         cliError(p, "%s: %s", p->zName, strerror(errno));
@@ -819,15 +826,29 @@ static void csvRun(Cli *p, int bInfer){
       bFirst = 0;
       if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) z += 3;
     }
+    zLf = memchr(z, '\n', (size_t)(zEnd-z));
+    zCr = memchr(z, '\r', (size_t)(zEnd-z));
     while( z<zEnd && p->rc==0 ){
-      const char *zNl = memchr(z, '\n', (size_t)(zEnd-z));
-      size_t nSeg = zNl ? (size_t)(zNl+1-z) : (size_t)(zEnd-z);
-      size_t nDone;
+      const char *zEol;           /* the segment's last byte, CR or LF */
+      size_t nSeg, nDone;
+      if( zLf && zLf<z ) zLf = memchr(z, '\n', (size_t)(zEnd-z));
+      if( zCr && zCr<z ) zCr = memchr(z, '\r', (size_t)(zEnd-z));
+      zEol = zCr && (zLf==0 || zCr<zLf) ? zCr : zLf;
+      nSeg = zEol ? (size_t)(zEol+1-z) : (size_t)(zEnd-z);
       if( p->iRecLine==0 && !isBlankLine(z, nSeg) ) p->iRecLine = p->iLine;
       nDone = csv_parse(&csv, z, nSeg, csvField, csvRecord, p);
       if( nDone!=nSeg && p->rc==0 ) csvParseError(p, &csv);
       z += nSeg;
-      if( zNl ) p->iLine++;
+      if( zEol==0 ){
+        bAfterCr = 0;
+      }else if( *zEol=='\n' ){
+        if( !bAfterCr || nSeg>1 ) p->iLine++;
+        bAfterCr = 0;
+      }else{
+        /* After the CR: still in a quoted field if it was data */
+        bAfterCr = !(csv.pstate==2 /* FIELD_BEGUN */ && csv.quoted);
+        if( bAfterCr ) p->iLine++;
+      }
     }
     p->nIn += (sqlite3_int64)n;
   }
