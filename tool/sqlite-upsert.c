@@ -148,6 +148,8 @@ struct Cli {
   int bTableExists;           /* the backing table existed at the start */
   int bTxn;                   /* a transaction is open */
   int bNewDb;                 /* the database file did not exist */
+  char *zDbPath;              /* bNewDb: the file created (sqlite3_malloc'd),
+                              ** symbolic links resolved */
 
   /* Progress */
   int bTty;                   /* standard error is a terminal */
@@ -1479,17 +1481,53 @@ static void cliRewind(Cli *p){
   }
 }
 
-/* Open the database, begin the transaction and look for the table. */
+/*
+** Open the database, begin the transaction and look for the table.
+**
+** The file is opened without SQLITE_OPEN_CREATE first: only if that
+** fails, and --create is given, is it created, and then it is the file
+** that SQLite reports (sqlite3_db_filename, through any symbolic link)
+** that a failed run removes.  Asking SQLite rather than access(DB) also
+** serves a URI DB, "file:data.db?cache=shared".
+*/
 static void cliOpenDb(Cli *p){
   sqlite3_stmt *pStmt = 0;
-  int flags = SQLITE_OPEN_READWRITE | (p->bCreate ? SQLITE_OPEN_CREATE : 0);
+  sqlite3_vfs *pVfs = 0;
+  const char *zPath;
+  int rc;
   if( p->rc ) return;
-  if( p->bCreate && access(p->zDb, F_OK)!=0 && errno==ENOENT ) p->bNewDb = 1;
+  if( p->zDb[0]==0 ){
+    /* "" would be a private temporary database: an unset $DB, say */
+    cliError(p, "the database file name is empty");
+    return;
+  }
   sqlite3_auto_extension((void(*)(void))sqlite3_upsert_init);
-  if( sqlite3_open_v2(p->zDb, &p->db, flags, 0)!=SQLITE_OK ){
+  rc = sqlite3_open_v2(p->zDb, &p->db, SQLITE_OPEN_READWRITE, 0);
+  if( rc==SQLITE_CANTOPEN && p->bCreate ){
+    sqlite3_close(p->db);
+    p->db = 0;
+    rc = sqlite3_open_v2(p->zDb, &p->db,
+                         SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0);
+    if( rc==SQLITE_OK ) p->bNewDb = 1;
+  }
+  if( rc!=SQLITE_OK ){
     cliError(p, "cannot open %s: %s", p->zDb,
              p->db ? sqlite3_errmsg(p->db) : "out of memory");
     return;
+  }
+  zPath = sqlite3_db_filename(p->db, "main");
+  sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs);
+  if( zPath==0 || zPath[0]==0
+   || (pVfs && pVfs->zName && strcmp(pVfs->zName, "memdb")==0) ){
+    /* ":memory:", "file:x?mode=memory", "file:/x?vfs=memdb": a run would
+    ** succeed and keep nothing. */
+    cliError(p, "'%s' is an in-memory or temporary database: nothing "
+             "written to it would be kept", p->zDb);
+    return;
+  }
+  if( p->bNewDb ){
+    p->zDbPath = sqlite3_mprintf("%s", zPath);
+    if( p->zDbPath==0 ){ cliNomem(p); return; }
   }
   sqlite3_busy_timeout(p->db, 5000);
   p->nColMax = sqlite3_limit(p->db, SQLITE_LIMIT_COLUMN, -1);
@@ -1600,10 +1638,12 @@ int main(int argc, char **argv){
   sqlite3_finalize(p->pIns);
   sqlite3_close(p->db);
   if( p->rc && p->bNewDb && p->nRowDone==0 ){
-    /* Leave no empty database file behind: as it was, there was none. */
+    /* Leave no empty database file behind: as it was, there was none.
+    ** Only the file the open created, never a symbolic link to it
+    ** (lstat), and only while it is empty, as the rollback left it. */
     struct stat st;
-    if( stat(p->zDb, &st)==0 && S_ISREG(st.st_mode) && st.st_size==0 ){
-      unlink(p->zDb);
+    if( lstat(p->zDbPath, &st)==0 && S_ISREG(st.st_mode) && st.st_size==0 ){
+      unlink(p->zDbPath);
     }
   }
   if( p->in && p->in!=stdin ) fclose(p->in);
@@ -1613,5 +1653,6 @@ int main(int argc, char **argv){
   free(p->aBuf);
   free(p->aChunk);
   sqlite3_free(p->zErr);
+  sqlite3_free(p->zDbPath);
   return p->rc;
 }
