@@ -46,6 +46,7 @@
 #include <sqlite3.h>
 #include <csv.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
 #define SEEN_INT  0x01              /* an integer */
 #define SEEN_REAL 0x02              /* a real number */
 #define SEEN_TEXT 0x04              /* text that is no number, or JSON text */
+#define SEEN_BIG  0x08              /* an integer a double cannot hold */
 
 typedef struct Value Value;
 typedef struct Column Column;
@@ -145,6 +147,7 @@ struct Cli {
   /* Database */
   sqlite3 *db;                /* the connection */
   sqlite3_stmt *pIns;         /* INSERT INTO temp.upsert_cli_in VALUES(...) */
+  sqlite3_stmt *pReal;        /* SELECT CAST(?1 AS REAL), for csvRealExact */
   int bTableExists;           /* the backing table existed at the start */
   int bTxn;                   /* a transaction is open */
   int bNewDb;                 /* the database file did not exist */
@@ -341,15 +344,82 @@ static int colAdd(Cli *p, const char *zName){
   return p->nCol++;
 }
 
+/* 1 if a double holds integer i exactly: a REAL column keeps its value. */
+static int cliIntFitsReal(sqlite3_int64 i){
+  double r = (double)i;
+  if( r>=9223372036854775808.0 ) return 0;   /* rounded up past the end */
+  return (sqlite3_int64)r==i;
+}
+
+/*
+** 1 if CSV real text z (n bytes, nul-terminated, a valid decimal as
+** csvNumType checks it) is kept by a REAL column: the double SQLite reads
+** it as, printed with as many significant digits as z has, gives z's
+** digits and exponent back.  So "1.50", "1.5e3" and "0.1" are kept (the
+** written form aside), but not "1e-400" (0.0), "9007199254740993.0" or
+** "0.1000000000000000000001".  The double is SQLite's own, read through
+** CAST as REAL affinity reads it, as SQLite 3.40 does not always round to
+** the nearest; a subnormal one counts as not kept, for the same reason.
+*/
+static int csvRealExact(Cli *p, const char *z, size_t n){
+  char aDig[400];               /* significant digits of z */
+  char aOut[440];               /* the double, printed */
+  int nDig = 0, nLead = 0, nInt = 0, iExp = 0, bInt = 1, bSeen = 0;
+  int iExpOut, i;
+  size_t k;
+  double r;
+  for(k=0; k<n; k++){
+    char c = z[k];
+    if( c=='-' ) continue;
+    if( c=='.' ){ bInt = 0; continue; }
+    if( c=='e' || c=='E' ){ iExp = atoi(z+k+1); break; }
+    if( bInt ) nInt++;
+    if( c=='0' && !bSeen ){ nLead++; continue; }
+    bSeen = 1;
+    aDig[nDig++] = c;
+  }
+  while( nDig>0 && aDig[nDig-1]=='0' ) nDig--;
+  if( nDig==0 ) return 1;                    /* zero */
+  /* z is d.ddd times 10 to the power iExp */
+  iExp += nInt - nLead - 1;
+  if( nDig<=15 && iExp>=-307 && iExp<=307 ){
+    /* DBL_DIG: 15 significant digits survive a normal double, and an
+    ** ulp off the nearest, as SQLite's reading may be, cannot change
+    ** them. */
+    return 1;
+  }
+  if( p->pReal==0
+   && sqlite3_prepare_v2(p->db, "SELECT CAST(?1 AS REAL)", -1, &p->pReal, 0)
+  ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+    return 0;
+  }
+  sqlite3_bind_text(p->pReal, 1, z, (int)n, SQLITE_STATIC);
+  r = sqlite3_step(p->pReal)==SQLITE_ROW ? sqlite3_column_double(p->pReal, 0)
+                                         : 0.0;
+  sqlite3_reset(p->pReal);
+  if( r<0.0 ) r = -r;
+  if( !isfinite(r) || r<DBL_MIN ) return 0;
+  snprintf(aOut, sizeof(aOut), "%.*e", nDig-1, r);
+  if( aOut[0]!=aDig[0] ) return 0;
+  for(i=1; i<nDig; i++){
+    if( aOut[i+1]!=aDig[i] ) return 0;       /* aOut is d.ddd...e+XX */
+  }
+  iExpOut = atoi(aOut + (nDig>1 ? nDig+2 : 2));
+  return iExpOut==iExp;
+}
+
 /*
 ** What CSV text z (n bytes) would be as a number: SEEN_INT for a decimal
-** integer that fits in 64 bits without a leading zero or '+', SEEN_REAL for
-** a decimal with a fraction or exponent, SEEN_TEXT otherwise.  Strict, so
-** that a column inferred INTEGER or REAL loses nothing on the way in but
-** the written form of a real ("1.50" is stored as 1.5): "007", "+1",
-** " 1", "1e999", "0x10" and "12345678901234567890" are TEXT.
+** integer that fits in 64 bits without a leading zero or '+' (with
+** SEEN_BIG if a double cannot hold it), SEEN_REAL for a decimal with a
+** fraction or exponent that a double holds as written (csvRealExact),
+** SEEN_TEXT otherwise.  Strict, so that a column inferred INTEGER, REAL
+** or NUMERIC loses nothing on the way in but the written form of a real
+** ("1.50" is stored as 1.5): "007", "+1", " 1", "1e999", "1e-400", "0x10"
+** and "12345678901234567890" are TEXT.
 */
-static int csvNumType(const char *z, size_t n){
+static int csvNumType(Cli *p, const char *z, size_t n){
   size_t i = 0, nDigit;
   int bReal = 0;
   if( i<n && z[i]=='-' ) i++;
@@ -375,34 +445,41 @@ static int csvNumType(const char *z, size_t n){
   }
   if( i!=n ) return SEEN_TEXT;
   if( bReal ){
-    char zNum[400];
-    double r;
-    if( n>=sizeof(zNum) ) return SEEN_TEXT;
-    memcpy(zNum, z, n);
-    zNum[n] = 0;
-    r = strtod(zNum, 0);
-    return isfinite(r) ? SEEN_REAL : SEEN_TEXT;
+    if( n>=400 ) return SEEN_TEXT;
+    return csvRealExact(p, z, n) ? SEEN_REAL : SEEN_TEXT;
   }
-  if( nDigit<19 ) return SEEN_INT;
   if( nDigit>19 ) return SEEN_TEXT;
-  /* 19 digits: compare with the limits of a 64-bit integer */
-  return memcmp(z+(z[0]=='-'), z[0]=='-' ? "9223372036854775808"
-                                         : "9223372036854775807", 19)<=0
-         ? SEEN_INT : SEEN_TEXT;
+  if( nDigit==19 && memcmp(z+(z[0]=='-'), z[0]=='-' ? "9223372036854775808"
+                                    : "9223372036854775807", 19)>0 ){
+    return SEEN_TEXT;           /* past the limits of a 64-bit integer */
+  }
+  if( nDigit<16 ) return SEEN_INT;         /* below 2^53 */
+  return cliIntFitsReal(strtoll(z, 0, 10)) ? SEEN_INT : SEEN_INT|SEEN_BIG;
 }
 
-/* The declared type --create gives a column seen as mSeen. */
+/*
+** The declared type --create gives a column seen as mSeen.  Each keeps
+** every value as it is (but the written form of a real): integers and
+** reals together are REAL, unless an integer is one a double cannot hold
+** (SEEN_BIG, 9007199254740993), where REAL would round it.  Then a CSV
+** column is NUMERIC, which stores each text as the integer or real it
+** reads as, and a JSON column has no declared type, so each value keeps
+** the type json_each() gave it.
+*/
 static const char *colType(Cli *p, int mSeen){
-  switch( mSeen ){
+  int bCsv = p->eFmt==FMT_CSV || p->eFmt==FMT_TSV;
+  switch( mSeen & ~SEEN_BIG ){
     case SEEN_INT:            return "INTEGER";
-    case SEEN_REAL:
-    case SEEN_INT|SEEN_REAL:  return "REAL";
+    case SEEN_REAL:           return "REAL";
+    case SEEN_INT|SEEN_REAL:
+      if( (mSeen & SEEN_BIG)==0 ) return "REAL";
+      return bCsv ? "NUMERIC" : "";
     case 0:
     case SEEN_TEXT:           return "TEXT";
   }
   /* Numbers and text: CSV text stays text.  JSON values keep their types
   ** in a column with no affinity. */
-  return p->eFmt==FMT_CSV || p->eFmt==FMT_TSV ? "TEXT" : "";
+  return bCsv ? "TEXT" : "";
 }
 
 /* ---------------------------------------------------------------------
@@ -747,7 +824,8 @@ static void csvRecord(int c, void *pArg){
     }else if( p->bInfer ){
       for(i=0; i<p->nCol; i++){
         if( p->aVal[i].eType==SQLITE_TEXT ){
-          p->aCol[i].mSeen |= csvNumType(rowZ(p, i), (size_t)p->aVal[i].n);
+          p->aCol[i].mSeen |= csvNumType(p, rowZ(p, i),
+                                         (size_t)p->aVal[i].n);
         }
       }
     }else{
@@ -916,6 +994,10 @@ static void jsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
     p->aCol[iCol].iObj = p->nRec;
     p->aCol[iCol].mSeen |= jsonSeen(
         (const char*)sqlite3_column_text(pStmt, iKeyCol+2));
+    if( sqlite3_column_type(pStmt, iValCol)==SQLITE_INTEGER
+     && !cliIntFitsReal(sqlite3_column_int64(pStmt, iValCol)) ){
+      p->aCol[iCol].mSeen |= SEEN_BIG;
+    }
   }else if( (iCol = colFind(p, zKey, *piHint+1))>=0 ){
     Value *pVal = &p->aVal[iCol];
     pVal->eType = sqlite3_column_type(pStmt, iValCol);
@@ -1263,10 +1345,12 @@ static const char zUsage[] =
 "\n"
 "Table:\n"
 "  --create          create TABLE if it does not exist: the input's columns,\n"
-"                    typed INTEGER, REAL or TEXT from all the values seen,\n"
-"                    PRIMARY KEY (--key, which --create then needs).  The\n"
-"                    input is read twice.  Without --create a missing table\n"
-"                    or a column TABLE lacks is an error.\n"
+"                    typed INTEGER, REAL, NUMERIC or TEXT (or none, for JSON\n"
+"                    that mixes them) from all the values seen, so that each\n"
+"                    value is kept as it is; PRIMARY KEY (--key, which\n"
+"                    --create then needs).  The input is read twice.\n"
+"                    Without --create a missing table or a column TABLE\n"
+"                    lacks is an error.\n"
 "\n"
 "Transactions:\n"
 "  --batch N         commit every N rows; on an error, says which rows were\n"
@@ -1636,6 +1720,7 @@ int main(int argc, char **argv){
   }
 
   sqlite3_finalize(p->pIns);
+  sqlite3_finalize(p->pReal);
   sqlite3_close(p->db);
   if( p->rc && p->bNewDb && p->nRowDone==0 ){
     /* Leave no empty database file behind: as it was, there was none.
