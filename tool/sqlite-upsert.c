@@ -109,6 +109,7 @@ struct Cli {
   const char *zKeep;          /* --keep list, or NULL */
   const char *zNulls;         /* --nulls value, or NULL */
   int bCreate;                /* --create */
+  int bNoFk;                  /* --no-foreign-keys */
   sqlite3_int64 nBatch;       /* --batch N, or 0 */
 
   /* Input */
@@ -698,14 +699,46 @@ static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
   p->bShown = 1;
 }
 
-/* Commit the rows so far and begin the next batch. */
-static void cliCommitBatch(Cli *p){
-  if( cliExec(p, "COMMIT") ) return;
-  p->bTxn = 0;
-  p->nRowDone = p->nRow;
-  p->iDonePos = cliPosNum(p);
+/*
+** Begin a transaction: for the whole input, or for one batch.  Foreign
+** keys are deferred inside it, so that a row may come before the row it
+** refers to in the same input: the check is made at COMMIT.  Every COMMIT
+** turns defer_foreign_keys off again, so it is set each time.
+*/
+static void cliBegin(Cli *p){
   if( cliExec(p, "BEGIN IMMEDIATE") ) return;
   p->bTxn = 1;
+  if( !p->bNoFk ) cliExec(p, "PRAGMA defer_foreign_keys=ON");
+}
+
+/*
+** Commit the rows written since the last commit.  A FOREIGN KEY
+** violation among them fails here, with SQLite's message, which names no
+** row: the rows of this transaction are named before it.  On failure the
+** transaction stays open, for the ROLLBACK at the end.
+*/
+static void cliCommit(Cli *p){
+  if( p->rc ) return;
+  if( sqlite3_exec(p->db, "COMMIT", 0, 0, 0)!=SQLITE_OK ){
+    if( sqlite3_extended_errcode(p->db)==SQLITE_CONSTRAINT_FOREIGNKEY ){
+      cliError(p, "%s: rows %lld to %lld: %s", p->zName,
+               (long long)p->nRowDone+1, (long long)p->nRow,
+               sqlite3_errmsg(p->db));
+    }else{
+      cliError(p, "%s", sqlite3_errmsg(p->db));
+    }
+    return;
+  }
+  p->bTxn = 0;
+}
+
+/* Commit the rows so far and begin the next batch. */
+static void cliCommitBatch(Cli *p){
+  cliCommit(p);
+  if( p->rc ) return;
+  p->nRowDone = p->nRow;
+  p->iDonePos = cliPosNum(p);
+  cliBegin(p);
 }
 
 /* Write the current record: bind its values, step, reset. */
@@ -1356,6 +1389,10 @@ static const char zUsage[] =
 "  --batch N         commit every N rows; on an error, says which rows were\n"
 "                    committed.  Default: the whole input is one transaction,\n"
 "                    so any error leaves the database as it was.\n"
+"  --no-foreign-keys do not enforce FOREIGN KEY constraints.  By default\n"
+"                    they are enforced, checked at each COMMIT (so a row\n"
+"                    may come before the row it refers to); a violation\n"
+"                    fails the run as any constraint does.\n"
 "\n"
 "  -h, --help        this help\n"
 "\n"
@@ -1447,6 +1484,11 @@ static int cliArgs(Cli *p, int argc, char **argv){
     if( strcmp(zFlag, "create")==0 ){
       if( zVal ) return usageError("--create takes no value");
       p->bCreate = 1;
+      continue;
+    }
+    if( strcmp(zFlag, "no-foreign-keys")==0 ){
+      if( zVal ) return usageError("--no-foreign-keys takes no value");
+      p->bNoFk = 1;
       continue;
     }
     if( strcmp(zFlag, "key") && strcmp(zFlag, "update") && strcmp(zFlag, "keep")
@@ -1615,8 +1657,12 @@ static void cliOpenDb(Cli *p){
   }
   sqlite3_busy_timeout(p->db, 5000);
   p->nColMax = sqlite3_limit(p->db, SQLITE_LIMIT_COLUMN, -1);
-  if( cliExec(p, "BEGIN IMMEDIATE") ) return;
-  p->bTxn = 1;
+  /* Enforced, as a constraint of the table; set outside a transaction,
+  ** where SQLite takes it. */
+  if( cliExec(p, p->bNoFk ? "PRAGMA foreign_keys=OFF"
+                          : "PRAGMA foreign_keys=ON") ) return;
+  cliBegin(p);
+  if( p->rc ) return;
   if( sqlite3_prepare_v2(p->db,
         "SELECT count(*) FROM pragma_table_xinfo(?1, 'main')", -1, &pStmt, 0)
    ==SQLITE_OK ){
@@ -1690,7 +1736,7 @@ int main(int argc, char **argv){
       break;
   }
   if( p->bShown ) fprintf(stderr, "\r%60s\r", "");
-  if( p->rc==0 && cliExec(p, "COMMIT")==0 ) p->bTxn = 0;
+  cliCommit(p);
 
   if( p->rc==0 ){
     cliCounts(p, aCount);
