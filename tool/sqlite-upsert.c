@@ -48,10 +48,12 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,6 +168,48 @@ struct Cli {
   char *zErr;                 /* the first error (sqlite3_malloc'd) */
 };
 
+/*
+** SIGINT and SIGTERM.  The handler does only what is safe in one: it
+** records the signal and calls sqlite3_interrupt(), which sets a flag (as
+** the sqlite3 shell's handler does), so that a statement running stops.
+** The run then sees cliSignal between records and between reads, fails
+** as on any error (ROLLBACK, the file --create made removed) and exits
+** 128+signal.  A second signal kills at once (SA_RESETHAND).
+*/
+static volatile sig_atomic_t cliSignal = 0;   /* the signal, or 0 */
+static sqlite3 *volatile cliSignalDb = 0;     /* for sqlite3_interrupt() */
+
+static void cliOnSignal(int sig){
+  cliSignal = sig;
+  if( cliSignalDb ) sqlite3_interrupt(cliSignalDb);
+}
+
+/* Install cliOnSignal, but leave a signal that was ignored ignored (as a
+** shell does for SIGINT to a background job).  No SA_RESTART: a read
+** that waits on a pipe returns at once. */
+static void cliCatchSignals(void){
+  static const int aSig[] = { SIGINT, SIGTERM };
+  size_t i;
+  for(i=0; i<sizeof(aSig)/sizeof(aSig[0]); i++){
+    struct sigaction sa, old;
+    if( sigaction(aSig[i], 0, &old)==0 && old.sa_handler==SIG_IGN ) continue;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cliOnSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(aSig[i], &sa, 0);
+  }
+}
+
+/* Busy handler: wait for a lock up to 5 s, as sqlite3_busy_timeout(5000)
+** would, but not once a signal has come. */
+static int cliBusy(void *pArg, int nCall){
+  (void)pArg;
+  if( cliSignal || nCall>=500 ) return 0;
+  sqlite3_sleep(10);
+  return 1;
+}
+
 /* Seconds since some fixed point. */
 static double now(void){
   struct timespec ts;
@@ -175,15 +219,29 @@ static double now(void){
 
 /*
 ** Record an error, formatted, unless one is recorded already.  The message
-** is printed at the end, after "sqlite-upsert: ".  Exit status 1.
+** is printed at the end, after "sqlite-upsert: ".  Exit status 1.  After
+** a signal, whatever failed (a read, SQLITE_INTERRUPT) failed because of
+** it: the error is the signal, and the exit status 128+signal.
 */
 static void cliError(Cli *p, const char *zFmt, ...){
   va_list ap;
   if( p->rc ) return;
   va_start(ap, zFmt);
-  p->zErr = sqlite3_vmprintf(zFmt, ap);
+  p->zErr = sqlite3_vmprintf(zFmt, ap);   /* even if unused: frees %z */
   va_end(ap);
   p->rc = 1;
+  if( cliSignal ){
+    sqlite3_free(p->zErr);
+    p->zErr = sqlite3_mprintf("interrupted by %s",
+                              cliSignal==SIGINT ? "SIGINT" : "SIGTERM");
+    p->rc = 128 + cliSignal;
+  }
+}
+
+/* Fail if a signal has come; returns the error status, or 0. */
+static int cliInterrupted(Cli *p){
+  if( cliSignal ) cliError(p, "interrupted");
+  return p->rc;
 }
 
 /* Record "out of memory". */
@@ -744,6 +802,7 @@ static void cliCommitBatch(Cli *p){
 /* Write the current record: bind its values, step, reset. */
 static void cliWriteRow(Cli *p){
   int i, rc;
+  if( cliInterrupted(p) ) return;
   for(i=0; i<p->nCol; i++){
     Value *pVal = &p->aVal[i];
     switch( pVal->eType ){
@@ -780,6 +839,54 @@ static void cliWriteRow(Cli *p){
   }
   p->nRow++;
   if( p->nBatch && p->nRow%p->nBatch==0 ) cliCommitBatch(p);
+}
+
+/* ---------------------------------------------------------------------
+** Reading the input
+*/
+
+/*
+** Read n bytes of the input into a, or fewer at its end; returns how many
+** (0 at the end).  An error, or a signal, is recorded.  As fread() does,
+** but with read(), and a pipe or a terminal is waited on in pselect(),
+** which lets SIGINT and SIGTERM in only while it waits: so a signal is
+** seen wherever it falls, where a read() entered just after it would
+** wait on for input that may never come.  The FILE is used for its
+** descriptor and for seeks only.
+*/
+static size_t cliRead(Cli *p, char *a, size_t n){
+  int fd = fileno(p->in);
+  size_t nGot = 0;
+  while( nGot<n && cliInterrupted(p)==0 ){
+    ssize_t k;
+    if( p->szIn<0 ){
+      sigset_t mBlock, mOld;
+      fd_set set;
+      int rc;
+      sigemptyset(&mBlock);
+      sigaddset(&mBlock, SIGINT);
+      sigaddset(&mBlock, SIGTERM);
+      sigprocmask(SIG_BLOCK, &mBlock, &mOld);
+      FD_ZERO(&set);
+      FD_SET(fd, &set);
+      rc = cliSignal ? -1 : pselect(fd+1, &set, 0, 0, 0, &mOld);
+      sigprocmask(SIG_SETMASK, &mOld, 0);
+      if( rc<0 && (cliSignal || errno==EINTR) ) continue;
+      if( rc<0 ){
+        cliError(p, "%s: %s", p->zName, strerror(errno));
+        break;
+      }
+    }
+    k = read(fd, a+nGot, n-nGot);
+    if( k<0 && errno==EINTR ) continue;
+    if( k<0 ){
+      cliError(p, "%s: %s", p->zName, strerror(errno));
+      break;
+    }
+    if( k==0 ) break;
+    nGot += (size_t)k;
+  }
+  return nGot;
 }
 
 /* ---------------------------------------------------------------------
@@ -925,16 +1032,11 @@ static void csvRun(Cli *p, int bInfer){
   p->iRecLine = 0;
   p->nIn = 0;
   while( p->rc==0 ){
-    size_t n = fread(p->aChunk, 1, CHUNK, p->in);
+    size_t n = cliRead(p, p->aChunk, CHUNK);
     const char *z = p->aChunk;
     const char *zEnd = z + n;
     const char *zLf, *zCr;        /* the next LF and CR in the chunk */
-    if( n==0 ){
-      if( ferror(p->in) ){
-        cliError(p, "%s: %s", p->zName, strerror(errno));
-      }
-      break;
-    }
+    if( n==0 || p->rc ) break;
     if( bFirst ){
       bFirst = 0;
       if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) z += 3;
@@ -1190,10 +1292,10 @@ static void jsonlRun(Cli *p, int bInfer){
       p->aChunk = aNew;
       p->nChunkAlloc *= 2;
     }
-    n = fread(p->aChunk+nHave, 1, p->nChunkAlloc-nHave, p->in);
+    n = cliRead(p, p->aChunk+nHave, p->nChunkAlloc-nHave);
+    if( p->rc ) break;
     if( n==0 ){
-      if( ferror(p->in) ) cliError(p, "%s: %s", p->zName, strerror(errno));
-      else if( nHave ) jsonlLine(p, pEach, pType, p->aChunk, nHave);
+      if( nHave ) jsonlLine(p, pEach, pType, p->aChunk, nHave);
       break;
     }
     p->nIn += (sqlite3_int64)n;
@@ -1229,15 +1331,12 @@ static char *readAll(Cli *p, size_t *pn){
       z = zNew;
       nAlloc *= 2;
     }
-    nGot = fread(z+n, 1, nAlloc-n-1, p->in);
-    if( nGot==0 ){
-      if( ferror(p->in) ){
-        cliError(p, "%s: %s", p->zName, strerror(errno));
-        free(z);
-        return 0;
-      }
-      break;
+    nGot = cliRead(p, z+n, nAlloc-n-1);
+    if( p->rc ){
+      free(z);
+      return 0;
     }
+    if( nGot==0 ) break;
     n += nGot;
   }
   if( z==0 ){ cliNomem(p); return 0; }
@@ -1398,8 +1497,10 @@ static const char zUsage[] =
 "\n"
 "At the end: \"inserted N, updated M, skipped K in T s\" on standard output.\n"
 "Errors name the record, \"file:line: what\" ($[i] for an element of a JSON\n"
-"array), and the exit status is 1 (2 for a usage error).  Progress (rows,\n"
-"rows/s, percent) goes to standard error when it is a terminal.\n"
+"array), and the exit status is 1 (2 for a usage error).  SIGINT (Ctrl-C)\n"
+"or SIGTERM stops the run as an error does, with exit status 130 or 143.\n"
+"Progress (rows, rows/s, percent) goes to standard error when it is a\n"
+"terminal.\n"
 "\n"
 "Examples:\n"
 "  sqlite-upsert shop.db products products.csv\n"
@@ -1583,14 +1684,11 @@ static void cliSpool(Cli *p){
     cliError(p, "cannot create a temporary file: %s", strerror(errno));
     return;
   }
-  while( (n = fread(p->aChunk, 1, CHUNK, p->in))>0 ){
+  while( (n = cliRead(p, p->aChunk, CHUNK))>0 && p->rc==0 ){
     if( fwrite(p->aChunk, 1, n, pTmp)!=n ){
       cliError(p, "cannot write a temporary file: %s", strerror(errno));
       break;
     }
-  }
-  if( p->rc==0 && ferror(p->in) ){
-    cliError(p, "%s: %s", p->zName, strerror(errno));
   }
   if( p->in!=stdin ) fclose(p->in);
   p->in = pTmp;
@@ -1655,7 +1753,8 @@ static void cliOpenDb(Cli *p){
     p->zDbPath = sqlite3_mprintf("%s", zPath);
     if( p->zDbPath==0 ){ cliNomem(p); return; }
   }
-  sqlite3_busy_timeout(p->db, 5000);
+  sqlite3_busy_handler(p->db, cliBusy, 0);
+  cliSignalDb = p->db;
   p->nColMax = sqlite3_limit(p->db, SQLITE_LIMIT_COLUMN, -1);
   /* Enforced, as a constraint of the table; set outside a transaction,
   ** where SQLite takes it. */
@@ -1711,6 +1810,7 @@ int main(int argc, char **argv){
   p->tStart = now();
   p->tNext = p->tStart;
   p->bTty = isatty(2);
+  cliCatchSignals();
 
   cliOpenInput(p);
   cliOpenDb(p);
@@ -1767,6 +1867,7 @@ int main(int argc, char **argv){
 
   sqlite3_finalize(p->pIns);
   sqlite3_finalize(p->pReal);
+  cliSignalDb = 0;
   sqlite3_close(p->db);
   if( p->rc && p->bNewDb && p->nRowDone==0 ){
     /* Leave no empty database file behind: as it was, there was none.
@@ -1774,6 +1875,11 @@ int main(int argc, char **argv){
     ** (lstat), and only while it is empty, as the rollback left it. */
     struct stat st;
     if( lstat(p->zDbPath, &st)==0 && S_ISREG(st.st_mode) && st.st_size==0 ){
+      /* and a journal, should a rollback have left one: of no use to an
+      ** empty file */
+      char *zJournal = sqlite3_mprintf("%s-journal", p->zDbPath);
+      if( zJournal ) unlink(zJournal);
+      sqlite3_free(zJournal);
       unlink(p->zDbPath);
     }
   }
