@@ -21,7 +21,9 @@
 **
 ** Every record is then bound to one prepared INSERT INTO ... VALUES(?,...)
 ** and stepped: no SQL text per row.  The whole input is one transaction
-** (BEGIN IMMEDIATE ... COMMIT), or one per --batch N rows.
+** (BEGIN IMMEDIATE ... COMMIT), or one per --batch N rows, with foreign
+** keys enforced (unless --no-foreign-keys) and deferred to each COMMIT.
+** SIGINT and SIGTERM make the run fail as an error does (cliOnSignal).
 **
 ** Formats.  CSV and TSV are parsed by libcsv in strict mode (RFC 4180
 ** quoting, embedded newlines; a UTF-8 BOM is skipped).  An empty unquoted
