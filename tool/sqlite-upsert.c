@@ -16,12 +16,14 @@
 ** JSON objects) become the virtual table's columns=; the flags become its
 ** key=, update=, keep= and nulls= options:
 **
-**   CREATE VIRTUAL TABLE temp.upsert_cli_in USING upsert_into("posts",
+**   CREATE VIRTUAL TABLE temp.upsert_cli_in USING upsert_into(main."posts",
 **     columns=("id","title"), key=("id"));
 **
 ** Every record is then bound to one prepared INSERT INTO ... VALUES(?,...)
 ** and stepped: no SQL text per row.  The whole input is one transaction
-** (BEGIN IMMEDIATE ... COMMIT), or one per --batch N rows.
+** (BEGIN IMMEDIATE ... COMMIT), or one per --batch N rows, with foreign
+** keys enforced (unless --no-foreign-keys) and deferred to each COMMIT.
+** SIGINT and SIGTERM make the run fail as an error does (cliOnSignal).
 **
 ** Formats.  CSV and TSV are parsed by libcsv in strict mode (RFC 4180
 ** quoting, embedded newlines; a UTF-8 BOM is skipped).  An empty unquoted
@@ -46,11 +48,14 @@
 #include <sqlite3.h>
 #include <csv.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +67,8 @@ int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
 #define CHUNK (256*1024)            /* bytes read at a time */
 #define PROGRESS_DELAY 1.0          /* seconds before progress is shown */
 #define PROGRESS_EVERY 0.25         /* seconds between progress updates */
+#define NAME_SHOWN 80               /* bytes of a name quoted in a message */
+#define NAMES_SHOWN 10              /* names listed in one message */
 
 /* Input formats */
 #define FMT_NONE  0
@@ -74,6 +81,7 @@ int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
 #define SEEN_INT  0x01              /* an integer */
 #define SEEN_REAL 0x02              /* a real number */
 #define SEEN_TEXT 0x04              /* text that is no number, or JSON text */
+#define SEEN_BIG  0x08              /* an integer a double cannot hold */
 
 typedef struct Value Value;
 typedef struct Column Column;
@@ -91,6 +99,7 @@ struct Value {
 struct Column {
   char *zName;                /* name, from the header or a JSON key */
   int mSeen;                  /* SEEN_* flags, for --create */
+  sqlite3_int64 iObj;         /* JSON: the last object (Cli.nRec) with it */
 };
 
 struct Cli {
@@ -104,12 +113,14 @@ struct Cli {
   const char *zKeep;          /* --keep list, or NULL */
   const char *zNulls;         /* --nulls value, or NULL */
   int bCreate;                /* --create */
+  int bNoFk;                  /* --no-foreign-keys */
   sqlite3_int64 nBatch;       /* --batch N, or 0 */
 
   /* Input */
   FILE *in;                   /* the input */
   const char *zName;          /* its name in messages */
   sqlite3_int64 szIn;         /* its size in bytes, or -1 if unknown */
+  sqlite3_int64 iInStart;     /* offset of its first byte in the file */
   sqlite3_int64 nIn;          /* bytes consumed so far */
   char *aChunk;               /* read buffer, CHUNK bytes (or more, JSONL) */
   size_t nChunkAlloc;         /* bytes allocated at aChunk */
@@ -118,6 +129,7 @@ struct Cli {
   int nCol;                   /* columns of the input */
   Column *aCol;               /* nCol columns */
   int nColAlloc;              /* allocated entries of aCol */
+  int nColMax;                /* SQLITE_LIMIT_COLUMN: the most a table has */
   int nVal;                   /* values in the current record */
   Value *aVal;                /* its values */
   int nValAlloc;              /* allocated entries of aVal */
@@ -126,6 +138,7 @@ struct Cli {
   size_t nBufAlloc;           /* bytes allocated at aBuf */
   int bHeader;                /* CSV: the header has been read */
   int bInfer;                 /* this pass only finds columns and types */
+  sqlite3_int64 nRec;         /* JSON: objects seen by the inference pass */
 
   /* Positions */
   sqlite3_int64 iLine;        /* line being read (1-based) */
@@ -133,14 +146,18 @@ struct Cli {
   sqlite3_int64 iElem;        /* JSON array: index of the current element */
   sqlite3_int64 nRow;         /* data rows written so far */
   sqlite3_int64 nRowDone;     /* rows committed (--batch) */
-  char zDonePos[64];          /* position of the last row committed */
+  sqlite3_int64 iDonePos;     /* position (cliPosNum) of the last row
+                              ** committed */
 
   /* Database */
   sqlite3 *db;                /* the connection */
   sqlite3_stmt *pIns;         /* INSERT INTO temp.upsert_cli_in VALUES(...) */
+  sqlite3_stmt *pReal;        /* SELECT CAST(?1 AS REAL), for csvRealExact */
   int bTableExists;           /* the backing table existed at the start */
   int bTxn;                   /* a transaction is open */
   int bNewDb;                 /* the database file did not exist */
+  char *zDbPath;              /* bNewDb: the file created (sqlite3_malloc'd),
+                              ** symbolic links resolved */
 
   /* Progress */
   int bTty;                   /* standard error is a terminal */
@@ -153,6 +170,48 @@ struct Cli {
   char *zErr;                 /* the first error (sqlite3_malloc'd) */
 };
 
+/*
+** SIGINT and SIGTERM.  The handler does only what is safe in one: it
+** records the signal and calls sqlite3_interrupt(), which sets a flag (as
+** the sqlite3 shell's handler does), so that a statement running stops.
+** The run then sees cliSignal between records and between reads, fails
+** as on any error (ROLLBACK, the file --create made removed) and exits
+** 128+signal.  A second signal kills at once (SA_RESETHAND).
+*/
+static volatile sig_atomic_t cliSignal = 0;   /* the signal, or 0 */
+static sqlite3 *volatile cliSignalDb = 0;     /* for sqlite3_interrupt() */
+
+static void cliOnSignal(int sig){
+  cliSignal = sig;
+  if( cliSignalDb ) sqlite3_interrupt(cliSignalDb);
+}
+
+/* Install cliOnSignal, but leave a signal that was ignored ignored (as a
+** shell does for SIGINT to a background job).  No SA_RESTART: a read
+** that waits on a pipe returns at once. */
+static void cliCatchSignals(void){
+  static const int aSig[] = { SIGINT, SIGTERM };
+  size_t i;
+  for(i=0; i<sizeof(aSig)/sizeof(aSig[0]); i++){
+    struct sigaction sa, old;
+    if( sigaction(aSig[i], 0, &old)==0 && old.sa_handler==SIG_IGN ) continue;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cliOnSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(aSig[i], &sa, 0);
+  }
+}
+
+/* Busy handler: wait for a lock up to 5 s, as sqlite3_busy_timeout(5000)
+** would, but not once a signal has come. */
+static int cliBusy(void *pArg, int nCall){
+  (void)pArg;
+  if( cliSignal || nCall>=500 ) return 0;
+  sqlite3_sleep(10);
+  return 1;
+}
+
 /* Seconds since some fixed point. */
 static double now(void){
   struct timespec ts;
@@ -162,15 +221,29 @@ static double now(void){
 
 /*
 ** Record an error, formatted, unless one is recorded already.  The message
-** is printed at the end, after "sqlite-upsert: ".  Exit status 1.
+** is printed at the end, after "sqlite-upsert: ".  Exit status 1.  After
+** a signal, whatever failed (a read, SQLITE_INTERRUPT) failed because of
+** it: the error is the signal, and the exit status 128+signal.
 */
 static void cliError(Cli *p, const char *zFmt, ...){
   va_list ap;
   if( p->rc ) return;
   va_start(ap, zFmt);
-  p->zErr = sqlite3_vmprintf(zFmt, ap);
+  p->zErr = sqlite3_vmprintf(zFmt, ap);   /* even if unused: frees %z */
   va_end(ap);
   p->rc = 1;
+  if( cliSignal ){
+    sqlite3_free(p->zErr);
+    p->zErr = sqlite3_mprintf("interrupted by %s",
+                              cliSignal==SIGINT ? "SIGINT" : "SIGTERM");
+    p->rc = 128 + cliSignal;
+  }
+}
+
+/* Fail if a signal has come; returns the error status, or 0. */
+static int cliInterrupted(Cli *p){
+  if( cliSignal ) cliError(p, "interrupted");
+  return p->rc;
 }
 
 /* Record "out of memory". */
@@ -179,32 +252,63 @@ static void cliNomem(Cli *p){
 }
 
 /*
-** The position of the current record, for messages: "data.csv:12" for a
-** line-based format, "data.json:$[3]" for an element of a JSON array.
-** Written into zOut, nOut bytes.
+** The position of the current record: its first line for a line-based
+** format, its index for an element of a JSON array.
 */
-static void cliPos(Cli *p, char *zOut, int nOut){
-  if( p->eFmt==FMT_JSON ){
-    snprintf(zOut, nOut, "%s:$[%lld]", p->zName, (long long)p->iElem);
-  }else{
-    sqlite3_int64 i = p->iRecLine ? p->iRecLine : p->iLine;
-    snprintf(zOut, nOut, "%s:%lld", p->zName, (long long)i);
-  }
+static sqlite3_int64 cliPosNum(Cli *p){
+  if( p->eFmt==FMT_JSON ) return p->iElem;
+  return p->iRecLine ? p->iRecLine : p->iLine;
+}
+
+/*
+** Position i (from cliPosNum) for messages, sqlite3_malloc'd: "data.csv:12"
+** for a line-based format, "data.json:$[3]" for an element of a JSON
+** array.  NULL on OOM, which %z prints as nothing.  Made to measure, as a
+** path can be of any length.
+*/
+static char *cliPosText(Cli *p, sqlite3_int64 i){
+  return sqlite3_mprintf(p->eFmt==FMT_JSON ? "%s:$[%lld]" : "%s:%lld",
+                         p->zName, (long long)i);
 }
 
 /* Record an error at the position of the current record. */
 static void cliErrorAt(Cli *p, const char *zFmt, ...){
   va_list ap;
-  char zPos[300];
   char *zMsg;
   if( p->rc ) return;
-  cliPos(p, zPos, sizeof(zPos));
   va_start(ap, zFmt);
   zMsg = sqlite3_vmprintf(zFmt, ap);
   va_end(ap);
   if( zMsg==0 ){ cliNomem(p); return; }
-  cliError(p, "%s: %s", zPos, zMsg);
-  sqlite3_free(zMsg);
+  cliError(p, "%z: %z", cliPosText(p, cliPosNum(p)), zMsg);
+}
+
+/*
+** Append name z, n bytes, to pStr quoted for a message: 'name', with a NUL
+** byte written \u0000, and a name longer than NAME_SHOWN bytes cut at a
+** character boundary and ended by "...", so that a message stays short
+** whatever the input holds.
+*/
+static void cliAppendName(sqlite3_str *pStr, const char *z, int n){
+  int i, nShow = n;
+  if( nShow>NAME_SHOWN ){
+    nShow = NAME_SHOWN;
+    while( nShow>0 && (z[nShow]&0xc0)==0x80 ) nShow--;
+  }
+  sqlite3_str_appendchar(pStr, 1, '\'');
+  for(i=0; i<nShow; i++){
+    if( z[i]==0 ) sqlite3_str_appendall(pStr, "\\u0000");
+    else sqlite3_str_appendchar(pStr, 1, z[i]);
+  }
+  sqlite3_str_appendall(pStr, nShow<n ? "...'" : "'");
+}
+
+/* Name z (nul-terminated if n<0) quoted for a message, as cliAppendName
+** writes it; sqlite3_malloc'd, for %z.  NULL on OOM. */
+static char *cliName(const char *z, int n){
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  cliAppendName(pStr, z, n<0 ? (int)strlen(z) : n);
+  return sqlite3_str_finish(pStr);
 }
 
 /* Run SQL with no result rows; on failure record the error. */
@@ -296,19 +400,87 @@ static int colAdd(Cli *p, const char *zName){
   }
   p->aCol[p->nCol].zName = sqlite3_mprintf("%s", zName);
   p->aCol[p->nCol].mSeen = 0;
+  p->aCol[p->nCol].iObj = 0;
   if( p->aCol[p->nCol].zName==0 ){ cliNomem(p); return -1; }
   return p->nCol++;
 }
 
+/* 1 if a double holds integer i exactly: a REAL column keeps its value. */
+static int cliIntFitsReal(sqlite3_int64 i){
+  double r = (double)i;
+  if( r>=9223372036854775808.0 ) return 0;   /* rounded up past the end */
+  return (sqlite3_int64)r==i;
+}
+
+/*
+** 1 if CSV real text z (n bytes, nul-terminated, a valid decimal as
+** csvNumType checks it) is kept by a REAL column: the double SQLite reads
+** it as, printed with as many significant digits as z has, gives z's
+** digits and exponent back.  So "1.50", "1.5e3" and "0.1" are kept (the
+** written form aside), but not "1e-400" (0.0), "9007199254740993.0" or
+** "0.1000000000000000000001".  The double is SQLite's own, read through
+** CAST as REAL affinity reads it, as SQLite 3.40 does not always round to
+** the nearest; a subnormal one counts as not kept, for the same reason.
+*/
+static int csvRealExact(Cli *p, const char *z, size_t n){
+  char aDig[400];               /* significant digits of z */
+  char aOut[440];               /* the double, printed */
+  int nDig = 0, nLead = 0, nInt = 0, iExp = 0, bInt = 1, bSeen = 0;
+  int iExpOut, i;
+  size_t k;
+  double r;
+  for(k=0; k<n; k++){
+    char c = z[k];
+    if( c=='-' ) continue;
+    if( c=='.' ){ bInt = 0; continue; }
+    if( c=='e' || c=='E' ){ iExp = atoi(z+k+1); break; }
+    if( bInt ) nInt++;
+    if( c=='0' && !bSeen ){ nLead++; continue; }
+    bSeen = 1;
+    aDig[nDig++] = c;
+  }
+  while( nDig>0 && aDig[nDig-1]=='0' ) nDig--;
+  if( nDig==0 ) return 1;                    /* zero */
+  /* z is d.ddd times 10 to the power iExp */
+  iExp += nInt - nLead - 1;
+  if( nDig<=15 && iExp>=-307 && iExp<=307 ){
+    /* DBL_DIG: 15 significant digits survive a normal double, and an
+    ** ulp off the nearest, as SQLite's reading may be, cannot change
+    ** them. */
+    return 1;
+  }
+  if( p->pReal==0
+   && sqlite3_prepare_v2(p->db, "SELECT CAST(?1 AS REAL)", -1, &p->pReal, 0)
+  ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+    return 0;
+  }
+  sqlite3_bind_text(p->pReal, 1, z, (int)n, SQLITE_STATIC);
+  r = sqlite3_step(p->pReal)==SQLITE_ROW ? sqlite3_column_double(p->pReal, 0)
+                                         : 0.0;
+  sqlite3_reset(p->pReal);
+  if( r<0.0 ) r = -r;
+  if( !isfinite(r) || r<DBL_MIN ) return 0;
+  snprintf(aOut, sizeof(aOut), "%.*e", nDig-1, r);
+  if( aOut[0]!=aDig[0] ) return 0;
+  for(i=1; i<nDig; i++){
+    if( aOut[i+1]!=aDig[i] ) return 0;       /* aOut is d.ddd...e+XX */
+  }
+  iExpOut = atoi(aOut + (nDig>1 ? nDig+2 : 2));
+  return iExpOut==iExp;
+}
+
 /*
 ** What CSV text z (n bytes) would be as a number: SEEN_INT for a decimal
-** integer that fits in 64 bits without a leading zero or '+', SEEN_REAL for
-** a decimal with a fraction or exponent, SEEN_TEXT otherwise.  Strict, so
-** that a column inferred INTEGER or REAL loses nothing on the way in but
-** the written form of a real ("1.50" is stored as 1.5): "007", "+1",
-** " 1", "1e999", "0x10" and "12345678901234567890" are TEXT.
+** integer that fits in 64 bits without a leading zero or '+' (with
+** SEEN_BIG if a double cannot hold it), SEEN_REAL for a decimal with a
+** fraction or exponent that a double holds as written (csvRealExact),
+** SEEN_TEXT otherwise.  Strict, so that a column inferred INTEGER, REAL
+** or NUMERIC loses nothing on the way in but the written form of a real
+** ("1.50" is stored as 1.5): "007", "+1", " 1", "1e999", "1e-400", "0x10"
+** and "12345678901234567890" are TEXT.
 */
-static int csvNumType(const char *z, size_t n){
+static int csvNumType(Cli *p, const char *z, size_t n){
   size_t i = 0, nDigit;
   int bReal = 0;
   if( i<n && z[i]=='-' ) i++;
@@ -334,34 +506,41 @@ static int csvNumType(const char *z, size_t n){
   }
   if( i!=n ) return SEEN_TEXT;
   if( bReal ){
-    char zNum[400];
-    double r;
-    if( n>=sizeof(zNum) ) return SEEN_TEXT;
-    memcpy(zNum, z, n);
-    zNum[n] = 0;
-    r = strtod(zNum, 0);
-    return isfinite(r) ? SEEN_REAL : SEEN_TEXT;
+    if( n>=400 ) return SEEN_TEXT;
+    return csvRealExact(p, z, n) ? SEEN_REAL : SEEN_TEXT;
   }
-  if( nDigit<19 ) return SEEN_INT;
   if( nDigit>19 ) return SEEN_TEXT;
-  /* 19 digits: compare with the limits of a 64-bit integer */
-  return memcmp(z+(z[0]=='-'), z[0]=='-' ? "9223372036854775808"
-                                         : "9223372036854775807", 19)<=0
-         ? SEEN_INT : SEEN_TEXT;
+  if( nDigit==19 && memcmp(z+(z[0]=='-'), z[0]=='-' ? "9223372036854775808"
+                                    : "9223372036854775807", 19)>0 ){
+    return SEEN_TEXT;           /* past the limits of a 64-bit integer */
+  }
+  if( nDigit<16 ) return SEEN_INT;         /* below 2^53 */
+  return cliIntFitsReal(strtoll(z, 0, 10)) ? SEEN_INT : SEEN_INT|SEEN_BIG;
 }
 
-/* The declared type --create gives a column seen as mSeen. */
+/*
+** The declared type --create gives a column seen as mSeen.  Each keeps
+** every value as it is (but the written form of a real): integers and
+** reals together are REAL, unless an integer is one a double cannot hold
+** (SEEN_BIG, 9007199254740993), where REAL would round it.  Then a CSV
+** column is NUMERIC, which stores each text as the integer or real it
+** reads as, and a JSON column has no declared type, so each value keeps
+** the type json_each() gave it.
+*/
 static const char *colType(Cli *p, int mSeen){
-  switch( mSeen ){
+  int bCsv = p->eFmt==FMT_CSV || p->eFmt==FMT_TSV;
+  switch( mSeen & ~SEEN_BIG ){
     case SEEN_INT:            return "INTEGER";
-    case SEEN_REAL:
-    case SEEN_INT|SEEN_REAL:  return "REAL";
+    case SEEN_REAL:           return "REAL";
+    case SEEN_INT|SEEN_REAL:
+      if( (mSeen & SEEN_BIG)==0 ) return "REAL";
+      return bCsv ? "NUMERIC" : "";
     case 0:
     case SEEN_TEXT:           return "TEXT";
   }
   /* Numbers and text: CSV text stays text.  JSON values keep their types
   ** in a column with no affinity. */
-  return p->eFmt==FMT_CSV || p->eFmt==FMT_TSV ? "TEXT" : "";
+  return bCsv ? "TEXT" : "";
 }
 
 /* ---------------------------------------------------------------------
@@ -451,7 +630,8 @@ static void checkColumns(Cli *p){
   char *zMissing;
   int i, nMissing = 0;
   int rc = sqlite3_prepare_v2(p->db,
-      "SELECT hidden FROM pragma_table_xinfo(?1) WHERE name=?2 COLLATE NOCASE",
+      "SELECT hidden FROM pragma_table_xinfo(?1, 'main')"
+      " WHERE name=?2 COLLATE NOCASE",
       -1, &pStmt, 0);
   if( rc!=SQLITE_OK ){ cliError(p, "%s", sqlite3_errmsg(p->db)); return; }
   pMissing = sqlite3_str_new(p->db);
@@ -459,16 +639,22 @@ static void checkColumns(Cli *p){
   for(i=0; i<p->nCol && p->rc==0; i++){
     sqlite3_bind_text(pStmt, 2, p->aCol[i].zName, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)!=SQLITE_ROW ){
-      sqlite3_str_appendf(pMissing, "%s'%s'", nMissing ? ", " : "",
-                          p->aCol[i].zName);
+      if( nMissing<NAMES_SHOWN ){
+        if( nMissing ) sqlite3_str_appendall(pMissing, ", ");
+        cliAppendName(pMissing, p->aCol[i].zName,
+                      (int)strlen(p->aCol[i].zName));
+      }
       nMissing++;
     }else if( sqlite3_column_int(pStmt, 0)>=2 ){
-      cliError(p, "column '%s' of table '%s' is generated: it cannot be "
-               "written", p->aCol[i].zName, p->zTable);
+      cliError(p, "column %z of table '%s' is generated: it cannot be "
+               "written", cliName(p->aCol[i].zName, -1), p->zTable);
     }
     sqlite3_reset(pStmt);
   }
   sqlite3_finalize(pStmt);
+  if( nMissing>NAMES_SHOWN ){
+    sqlite3_str_appendf(pMissing, " and %d more", nMissing-NAMES_SHOWN);
+  }
   zMissing = sqlite3_str_finish(pMissing);
   if( nMissing ){
     cliError(p, "table '%s' has no column%s %s (named in %s)", p->zTable,
@@ -487,18 +673,32 @@ static void cliSetup(Cli *p){
   int i;
   if( p->rc ) return;
   if( p->nCol==0 ){
-    cliError(p, "%s: no columns: %s", p->zName,
-             p->eFmt==FMT_CSV || p->eFmt==FMT_TSV ? "the header is empty"
-                                                  : "no object has a key");
+    int bCsv = p->eFmt==FMT_CSV || p->eFmt==FMT_TSV;
+    if( !bCsv && p->nRec==0 && p->bTableExists ){
+      /* No object at all: nothing to write, as for a CSV header alone.
+      ** No virtual table either: it needs a column, and no row comes. */
+      return;
+    }
+    if( !bCsv && p->nRec==0 ){
+      cliError(p, "%s: no columns: no object to create table '%s' from",
+               p->zName, p->zTable);
+    }else{
+      cliError(p, "%s: no columns: %s", p->zName,
+               bCsv ? "the header is empty" : "no object has a key");
+    }
     return;
   }
   if( p->bTableExists ) checkColumns(p);
   else createTable(p);
   if( p->rc ) return;
 
+  /* The table is named with its schema: unqualified, a table named as
+  ** the virtual table would resolve to the virtual table itself (temp
+  ** comes first). */
   pStr = sqlite3_str_new(p->db);
   sqlite3_str_appendf(pStr,
-      "CREATE VIRTUAL TABLE temp.\"" VTAB "\" USING upsert_into(\"%w\", "
+      "CREATE VIRTUAL TABLE temp.\"" VTAB "\" USING upsert_into("
+      "main.\"%w\", "
       "columns=(", p->zTable);
   for(i=0; i<p->nCol; i++){
     sqlite3_str_appendf(pStr, "%s\"%w\"", i ? "," : "", p->aCol[i].zName);
@@ -559,19 +759,52 @@ static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
   p->bShown = 1;
 }
 
-/* Commit the rows so far and begin the next batch. */
-static void cliCommitBatch(Cli *p){
-  if( cliExec(p, "COMMIT") ) return;
-  p->bTxn = 0;
-  p->nRowDone = p->nRow;
-  cliPos(p, p->zDonePos, sizeof(p->zDonePos));
+/*
+** Begin a transaction: for the whole input, or for one batch.  Foreign
+** keys are deferred inside it, so that a row may come before the row it
+** refers to in the same input: the check is made at COMMIT.  Every COMMIT
+** turns defer_foreign_keys off again, so it is set each time.
+*/
+static void cliBegin(Cli *p){
   if( cliExec(p, "BEGIN IMMEDIATE") ) return;
   p->bTxn = 1;
+  if( !p->bNoFk ) cliExec(p, "PRAGMA defer_foreign_keys=ON");
+}
+
+/*
+** Commit the rows written since the last commit.  A FOREIGN KEY
+** violation among them fails here, with SQLite's message, which names no
+** row: the rows of this transaction are named before it.  On failure the
+** transaction stays open, for the ROLLBACK at the end.
+*/
+static void cliCommit(Cli *p){
+  if( p->rc ) return;
+  if( sqlite3_exec(p->db, "COMMIT", 0, 0, 0)!=SQLITE_OK ){
+    if( sqlite3_extended_errcode(p->db)==SQLITE_CONSTRAINT_FOREIGNKEY ){
+      cliError(p, "%s: rows %lld to %lld: %s", p->zName,
+               (long long)p->nRowDone+1, (long long)p->nRow,
+               sqlite3_errmsg(p->db));
+    }else{
+      cliError(p, "%s", sqlite3_errmsg(p->db));
+    }
+    return;
+  }
+  p->bTxn = 0;
+}
+
+/* Commit the rows so far and begin the next batch. */
+static void cliCommitBatch(Cli *p){
+  cliCommit(p);
+  if( p->rc ) return;
+  p->nRowDone = p->nRow;
+  p->iDonePos = cliPosNum(p);
+  cliBegin(p);
 }
 
 /* Write the current record: bind its values, step, reset. */
 static void cliWriteRow(Cli *p){
   int i, rc;
+  if( cliInterrupted(p) ) return;
   for(i=0; i<p->nCol; i++){
     Value *pVal = &p->aVal[i];
     switch( pVal->eType ){
@@ -611,6 +844,54 @@ static void cliWriteRow(Cli *p){
 }
 
 /* ---------------------------------------------------------------------
+** Reading the input
+*/
+
+/*
+** Read n bytes of the input into a, or fewer at its end; returns how many
+** (0 at the end).  An error, or a signal, is recorded.  As fread() does,
+** but with read(), and a pipe or a terminal is waited on in pselect(),
+** which lets SIGINT and SIGTERM in only while it waits: so a signal is
+** seen wherever it falls, where a read() entered just after it would
+** wait on for input that may never come.  The FILE is used for its
+** descriptor and for seeks only.
+*/
+static size_t cliRead(Cli *p, char *a, size_t n){
+  int fd = fileno(p->in);
+  size_t nGot = 0;
+  while( nGot<n && cliInterrupted(p)==0 ){
+    ssize_t k;
+    if( p->szIn<0 ){
+      sigset_t mBlock, mOld;
+      fd_set set;
+      int rc;
+      sigemptyset(&mBlock);
+      sigaddset(&mBlock, SIGINT);
+      sigaddset(&mBlock, SIGTERM);
+      sigprocmask(SIG_BLOCK, &mBlock, &mOld);
+      FD_ZERO(&set);
+      FD_SET(fd, &set);
+      rc = cliSignal ? -1 : pselect(fd+1, &set, 0, 0, 0, &mOld);
+      sigprocmask(SIG_SETMASK, &mOld, 0);
+      if( rc<0 && (cliSignal || errno==EINTR) ) continue;
+      if( rc<0 ){
+        cliError(p, "%s: %s", p->zName, strerror(errno));
+        break;
+      }
+    }
+    k = read(fd, a+nGot, n-nGot);
+    if( k<0 && errno==EINTR ) continue;
+    if( k<0 ){
+      cliError(p, "%s: %s", p->zName, strerror(errno));
+      break;
+    }
+    if( k==0 ) break;
+    nGot += (size_t)k;
+  }
+  return nGot;
+}
+
+/* ---------------------------------------------------------------------
 ** CSV and TSV, with libcsv
 */
 
@@ -642,6 +923,13 @@ static void csvField(void *z, size_t n, void *pArg){
 static void csvHeader(Cli *p){
   int i;
   if( p->nCol ) return;            /* second pass: known already */
+  if( p->nVal>p->nColMax ){
+    /* Certain to fail, so fail now: the check for a name given twice
+    ** below takes time in the square of the columns. */
+    cliErrorAt(p, "the header has %d columns: a SQLite table has at most %d",
+               p->nVal, p->nColMax);
+    return;
+  }
   for(i=0; i<p->nVal && p->rc==0; i++){
     const char *zName;
     if( p->aVal[i].eType==SQLITE_NULL || p->aVal[i].n==0 ){
@@ -654,7 +942,8 @@ static void csvHeader(Cli *p){
       return;
     }
     if( colFind(p, zName, -1)>=0 ){
-      cliErrorAt(p, "column '%s' appears twice in the header", zName);
+      cliErrorAt(p, "column %z appears twice in the header",
+                 cliName(zName, -1));
       return;
     }
     colAdd(p, zName);
@@ -677,7 +966,8 @@ static void csvRecord(int c, void *pArg){
     }else if( p->bInfer ){
       for(i=0; i<p->nCol; i++){
         if( p->aVal[i].eType==SQLITE_TEXT ){
-          p->aCol[i].mSeen |= csvNumType(rowZ(p, i), (size_t)p->aVal[i].n);
+          p->aCol[i].mSeen |= csvNumType(p, rowZ(p, i),
+                                         (size_t)p->aVal[i].n);
         }
       }
     }else{
@@ -719,10 +1009,16 @@ static int isBlankLine(const char *z, size_t n){
 ** One pass over a CSV or TSV input: the header, then every record, either
 ** to find the columns' types (bInfer) or to write them.  The input is fed
 ** to libcsv a line at a time so that each record knows its first line.
+**
+** Lines end as libcsv ends records: at LF, CRLF or a lone CR.  An LF
+** inside a quoted field ends a line too (editors show one there), but a
+** CR inside a quoted field is data for libcsv, and counted as no line
+** end, as most editors show none within an LF or CRLF file.
 */
 static void csvRun(Cli *p, int bInfer){
   struct csv_parser csv;
   int bFirst = 1;
+  int bAfterCr = 0;               /* the last byte was a CR line end */
   if( csv_init(&csv, CSV_STRICT|CSV_STRICT_FINI|CSV_EMPTY_IS_NULL) ){
     cliNomem(p);
     return;
@@ -738,28 +1034,38 @@ static void csvRun(Cli *p, int bInfer){
   p->iRecLine = 0;
   p->nIn = 0;
   while( p->rc==0 ){
-    size_t n = fread(p->aChunk, 1, CHUNK, p->in);
+    size_t n = cliRead(p, p->aChunk, CHUNK);
     const char *z = p->aChunk;
     const char *zEnd = z + n;
-    if( n==0 ){
-      if( ferror(p->in) ){
-        cliError(p, "%s: %s", p->zName, strerror(errno));
-      }
-      break;
-    }
+    const char *zLf, *zCr;        /* the next LF and CR in the chunk */
+    if( n==0 || p->rc ) break;
     if( bFirst ){
       bFirst = 0;
       if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) z += 3;
     }
+    zLf = memchr(z, '\n', (size_t)(zEnd-z));
+    zCr = memchr(z, '\r', (size_t)(zEnd-z));
     while( z<zEnd && p->rc==0 ){
-      const char *zNl = memchr(z, '\n', (size_t)(zEnd-z));
-      size_t nSeg = zNl ? (size_t)(zNl+1-z) : (size_t)(zEnd-z);
-      size_t nDone;
+      const char *zEol;           /* the segment's last byte, CR or LF */
+      size_t nSeg, nDone;
+      if( zLf && zLf<z ) zLf = memchr(z, '\n', (size_t)(zEnd-z));
+      if( zCr && zCr<z ) zCr = memchr(z, '\r', (size_t)(zEnd-z));
+      zEol = zCr && (zLf==0 || zCr<zLf) ? zCr : zLf;
+      nSeg = zEol ? (size_t)(zEol+1-z) : (size_t)(zEnd-z);
       if( p->iRecLine==0 && !isBlankLine(z, nSeg) ) p->iRecLine = p->iLine;
       nDone = csv_parse(&csv, z, nSeg, csvField, csvRecord, p);
       if( nDone!=nSeg && p->rc==0 ) csvParseError(p, &csv);
       z += nSeg;
-      if( zNl ) p->iLine++;
+      if( zEol==0 ){
+        bAfterCr = 0;
+      }else if( *zEol=='\n' ){
+        if( !bAfterCr || nSeg>1 ) p->iLine++;
+        bAfterCr = 0;
+      }else{
+        /* After the CR: still in a quoted field if it was data */
+        bAfterCr = !(csv.pstate==2 /* FIELD_BEGUN */ && csv.quoted);
+        if( bAfterCr ) p->iLine++;
+      }
     }
     p->nIn += (sqlite3_int64)n;
   }
@@ -790,24 +1096,46 @@ static int jsonSeen(const char *zType){
   return SEEN_TEXT;
 }
 
-/* Key zKey of an object: in the inference pass add it to the columns (if
-** new) with the type seen; otherwise copy its value, column iValCol of
-** pStmt, into the current record.  *piHint is the column of the previous
-** key, and is set to this one's. */
-static void jsonKey(Cli *p, const char *zKey, sqlite3_stmt *pStmt,
-                    int iValCol, const char *zType, int *piHint){
+/* A key of an object, in column iKeyCol of pStmt (a row of json_each()),
+** its value and its type in the two columns after it.  In the inference
+** pass, add the key to the columns (if new) with the type seen; otherwise
+** copy its value into the current record.  *piHint is the column of the
+** previous key, and is set to this one's. */
+static void jsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
+  const char *zKey = (const char*)sqlite3_column_text(pStmt, iKeyCol);
+  int iValCol = iKeyCol+1;
   int iCol;
   if( zKey==0 ) return;
-  iCol = colFind(p, zKey, *piHint+1);
   if( p->bInfer ){
     if( zKey[0]==0 ){
       cliErrorAt(p, "an empty key");
       return;
     }
-    if( iCol<0 ) iCol = colAdd(p, zKey);
+    iCol = colFind(p, zKey, *piHint+1);
+    if( iCol>=0 && p->aCol[iCol].iObj==p->nRec ){
+      /* As a CSV header may not name a column twice, nor may an object:
+      ** SQLite's ->> would read the first, an upsert write the last. */
+      cliErrorAt(p, "key %z appears twice in the object", cliName(zKey, -1));
+      return;
+    }
+    if( iCol<0 ){
+      if( p->nCol>=p->nColMax ){
+        cliErrorAt(p, "more than %d distinct keys: a SQLite table has at "
+                   "most %d columns (key %z is one too many)", p->nColMax,
+                   p->nColMax, cliName(zKey, -1));
+        return;
+      }
+      iCol = colAdd(p, zKey);
+    }
     if( iCol<0 ) return;
-    p->aCol[iCol].mSeen |= jsonSeen(zType);
-  }else if( iCol>=0 ){
+    p->aCol[iCol].iObj = p->nRec;
+    p->aCol[iCol].mSeen |= jsonSeen(
+        (const char*)sqlite3_column_text(pStmt, iKeyCol+2));
+    if( sqlite3_column_type(pStmt, iValCol)==SQLITE_INTEGER
+     && !cliIntFitsReal(sqlite3_column_int64(pStmt, iValCol)) ){
+      p->aCol[iCol].mSeen |= SEEN_BIG;
+    }
+  }else if( (iCol = colFind(p, zKey, *piHint+1))>=0 ){
     Value *pVal = &p->aVal[iCol];
     pVal->eType = sqlite3_column_type(pStmt, iValCol);
     switch( pVal->eType ){
@@ -829,6 +1157,53 @@ static void jsonKey(Cli *p, const char *zKey, sqlite3_stmt *pStmt,
     }
   }
   *piHint = iCol;
+}
+
+/* 1 if z, n bytes, may escape a NUL: holds the text \u0000. */
+static int jsonMayHoldNul(const char *z, size_t n){
+  const char *zEnd = z + n;
+  while( (z = memchr(z, '\\', (size_t)(zEnd-z)))!=0 ){
+    if( zEnd-z>=6 && memcmp(z, "\\u0000", 6)==0 ) return 1;
+    z++;
+  }
+  return 0;
+}
+
+/*
+** Refuse a key that holds a NUL ("v\u0000zz"): json_each() gives its key
+** cut at the NUL, "v", so its value would land in column v.  The raw key
+** is read from fullkey, $."v\u0000zz", and named as written.  Called only
+** for a text that jsonMayHoldNul(), so the passes need no fullkey.  An
+** invalid text is left for the pass to report.
+*/
+static void jsonNulKeys(Cli *p, const char *z, size_t n){
+  sqlite3_stmt *pStmt = 0;
+  if( sqlite3_prepare_v2(p->db, p->eFmt==FMT_JSON ?
+        "SELECT r.key, j.fullkey FROM json_each(?1) AS r, "
+        "json_each(CASE r.type WHEN 'object' THEN r.value END) AS j" :
+        "SELECT 0, fullkey FROM json_each(?1)", -1, &pStmt, 0) ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+    return;
+  }
+  sqlite3_bind_text64(pStmt, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
+                      SQLITE_UTF8);
+  while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zKey = (const char*)sqlite3_column_text(pStmt, 1);
+    int nKey = sqlite3_column_bytes(pStmt, 1), i;
+    if( zKey==0 || nKey<4 || zKey[2]!='"' ) continue;
+    zKey += 3;                  /* the key between the quotes */
+    nKey -= 4;
+    for(i=0; i<nKey; i++){
+      if( zKey[i]!='\\' ) continue;
+      if( nKey-i>=6 && memcmp(zKey+i, "\\u0000", 6)==0 ){
+        if( p->eFmt==FMT_JSON ) p->iElem = sqlite3_column_int64(pStmt, 0);
+        cliErrorAt(p, "key %z holds a NUL byte", cliName(zKey, nKey));
+        break;
+      }
+      i++;
+    }
+  }
+  sqlite3_finalize(pStmt);
 }
 
 /* The JSON type of the text bound to ?1 of pType, for messages. */
@@ -862,13 +1237,18 @@ static void jsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   for(i=0; i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r'); i++){}
   if( i==n ) return;
   p->iRecLine = p->iLine;
-  if( !p->bInfer ) rowClear(p, p->nCol);
+  if( p->bInfer ){
+    p->nRec++;
+    if( jsonMayHoldNul(z, n) ) jsonNulKeys(p, z, n);
+    if( p->rc ) return;
+  }else{
+    rowClear(p, p->nCol);
+  }
   sqlite3_bind_text64(pEach, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
                       SQLITE_UTF8);
   while( p->rc==0 && (rc = sqlite3_step(pEach))==SQLITE_ROW ){
     if( sqlite3_column_type(pEach, 0)!=SQLITE_TEXT ) break;
-    jsonKey(p, (const char*)sqlite3_column_text(pEach, 0), pEach, 1,
-            (const char*)sqlite3_column_text(pEach, 2), &iHint);
+    jsonKey(p, pEach, 0, &iHint);
     nKey++;
   }
   rc = sqlite3_reset(pEach);
@@ -914,10 +1294,10 @@ static void jsonlRun(Cli *p, int bInfer){
       p->aChunk = aNew;
       p->nChunkAlloc *= 2;
     }
-    n = fread(p->aChunk+nHave, 1, p->nChunkAlloc-nHave, p->in);
+    n = cliRead(p, p->aChunk+nHave, p->nChunkAlloc-nHave);
+    if( p->rc ) break;
     if( n==0 ){
-      if( ferror(p->in) ) cliError(p, "%s: %s", p->zName, strerror(errno));
-      else if( nHave ) jsonlLine(p, pEach, pType, p->aChunk, nHave);
+      if( nHave ) jsonlLine(p, pEach, pType, p->aChunk, nHave);
       break;
     }
     p->nIn += (sqlite3_int64)n;
@@ -953,15 +1333,12 @@ static char *readAll(Cli *p, size_t *pn){
       z = zNew;
       nAlloc *= 2;
     }
-    nGot = fread(z+n, 1, nAlloc-n-1, p->in);
-    if( nGot==0 ){
-      if( ferror(p->in) ){
-        cliError(p, "%s: %s", p->zName, strerror(errno));
-        free(z);
-        return 0;
-      }
-      break;
+    nGot = cliRead(p, z+n, nAlloc-n-1);
+    if( p->rc ){
+      free(z);
+      return 0;
     }
+    if( nGot==0 ) break;
     n += nGot;
   }
   if( z==0 ){ cliNomem(p); return 0; }
@@ -1010,6 +1387,8 @@ static void jsonRun(Cli *p){
   sqlite3_reset(pType);
 
   /* Pass 1: columns, their types, and every element an object. */
+  if( jsonMayHoldNul(z, n) ) jsonNulKeys(p, z, n);
+  if( p->rc ) goto done;
   rc = sqlite3_prepare_v2(p->db,
       "SELECT r.key, r.type, j.key, j.value, j.type FROM json_each(?1) AS r "
       "LEFT JOIN json_each(CASE r.type WHEN 'object' THEN r.value END) AS j",
@@ -1018,14 +1397,15 @@ static void jsonRun(Cli *p){
   sqlite3_bind_text64(pStmt, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
   p->bInfer = 1;
   while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    p->iElem = sqlite3_column_int64(pStmt, 0);
+    sqlite3_int64 iElem = sqlite3_column_int64(pStmt, 0);
+    if( p->nRec==0 || iElem!=p->iElem ) p->nRec++;
+    p->iElem = iElem;
     zType = (const char*)sqlite3_column_text(pStmt, 1);
     if( zType==0 || strcmp(zType, "object")!=0 ){
       cliErrorAt(p, "not a JSON object (%s)", zType ? zType : "?");
       break;
     }
-    jsonKey(p, (const char*)sqlite3_column_text(pStmt, 2), pStmt, 3,
-            (const char*)sqlite3_column_text(pStmt, 4), &iHint);
+    jsonKey(p, pStmt, 2, &iHint);
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK ){
     cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
@@ -1048,8 +1428,7 @@ static void jsonRun(Cli *p){
       bPending = 1;
       iHint = -1;
     }
-    jsonKey(p, (const char*)sqlite3_column_text(pStmt, 2), pStmt, 3,
-            (const char*)sqlite3_column_text(pStmt, 4), &iHint);
+    jsonKey(p, pStmt, 2, &iHint);
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK ){
     cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
@@ -1100,22 +1479,30 @@ static const char zUsage[] =
 "\n"
 "Table:\n"
 "  --create          create TABLE if it does not exist: the input's columns,\n"
-"                    typed INTEGER, REAL or TEXT from all the values seen,\n"
-"                    PRIMARY KEY (--key, which --create then needs).  The\n"
-"                    input is read twice.  Without --create a missing table\n"
-"                    or a column TABLE lacks is an error.\n"
+"                    typed INTEGER, REAL, NUMERIC or TEXT (or none, for JSON\n"
+"                    that mixes them) from all the values seen, so that each\n"
+"                    value is kept as it is; PRIMARY KEY (--key, which\n"
+"                    --create then needs).  The input is read twice.\n"
+"                    Without --create a missing table or a column TABLE\n"
+"                    lacks is an error.\n"
 "\n"
 "Transactions:\n"
 "  --batch N         commit every N rows; on an error, says which rows were\n"
 "                    committed.  Default: the whole input is one transaction,\n"
 "                    so any error leaves the database as it was.\n"
+"  --no-foreign-keys do not enforce FOREIGN KEY constraints.  By default\n"
+"                    they are enforced, checked at each COMMIT (so a row\n"
+"                    may come before the row it refers to); a violation\n"
+"                    fails the run as any constraint does.\n"
 "\n"
 "  -h, --help        this help\n"
 "\n"
 "At the end: \"inserted N, updated M, skipped K in T s\" on standard output.\n"
 "Errors name the record, \"file:line: what\" ($[i] for an element of a JSON\n"
-"array), and the exit status is 1 (2 for a usage error).  Progress (rows,\n"
-"rows/s, percent) goes to standard error when it is a terminal.\n"
+"array), and the exit status is 1 (2 for a usage error).  SIGINT (Ctrl-C)\n"
+"or SIGTERM stops the run as an error does, with exit status 130 or 143.\n"
+"Progress (rows, rows/s, percent) goes to standard error when it is a\n"
+"terminal.\n"
 "\n"
 "Examples:\n"
 "  sqlite-upsert shop.db products products.csv\n"
@@ -1202,6 +1589,11 @@ static int cliArgs(Cli *p, int argc, char **argv){
       p->bCreate = 1;
       continue;
     }
+    if( strcmp(zFlag, "no-foreign-keys")==0 ){
+      if( zVal ) return usageError("--no-foreign-keys takes no value");
+      p->bNoFk = 1;
+      continue;
+    }
     if( strcmp(zFlag, "key") && strcmp(zFlag, "update") && strcmp(zFlag, "keep")
      && strcmp(zFlag, "nulls") && strcmp(zFlag, "batch") ){
       return usageError("unknown option '%s'", argv[i]);
@@ -1271,7 +1663,12 @@ static void cliOpenInput(Cli *p){
   }
   p->szIn = -1;
   if( fstat(fileno(p->in), &st)==0 && S_ISREG(st.st_mode) ){
-    p->szIn = (sqlite3_int64)st.st_size - (sqlite3_int64)ftello(p->in);
+    /* Standard input may start anywhere in the file: after what a "read"
+    ** of the shell took, say.  A second pass goes back there, not to 0. */
+    off_t iStart = ftello(p->in);
+    if( iStart<0 ) iStart = 0;
+    p->iInStart = (sqlite3_int64)iStart;
+    p->szIn = (sqlite3_int64)st.st_size - p->iInStart;
   }
   p->nChunkAlloc = CHUNK;
   p->aChunk = malloc(p->nChunkAlloc);
@@ -1289,46 +1686,86 @@ static void cliSpool(Cli *p){
     cliError(p, "cannot create a temporary file: %s", strerror(errno));
     return;
   }
-  while( (n = fread(p->aChunk, 1, CHUNK, p->in))>0 ){
+  while( (n = cliRead(p, p->aChunk, CHUNK))>0 && p->rc==0 ){
     if( fwrite(p->aChunk, 1, n, pTmp)!=n ){
       cliError(p, "cannot write a temporary file: %s", strerror(errno));
       break;
     }
   }
-  if( p->rc==0 && ferror(p->in) ){
-    cliError(p, "%s: %s", p->zName, strerror(errno));
-  }
   if( p->in!=stdin ) fclose(p->in);
   p->in = pTmp;
   p->szIn = (sqlite3_int64)ftello(pTmp);
+  p->iInStart = 0;
   rewind(pTmp);
 }
 
 /* Back to the start of the input, for the second pass. */
 static void cliRewind(Cli *p){
   if( p->rc ) return;
-  if( fseeko(p->in, 0, SEEK_SET) ){
+  if( fseeko(p->in, (off_t)p->iInStart, SEEK_SET) ){
     cliError(p, "%s: cannot read it twice: %s", p->zName, strerror(errno));
   }
 }
 
-/* Open the database, begin the transaction and look for the table. */
+/*
+** Open the database, begin the transaction and look for the table.
+**
+** The file is opened without SQLITE_OPEN_CREATE first: only if that
+** fails, and --create is given, is it created, and then it is the file
+** that SQLite reports (sqlite3_db_filename, through any symbolic link)
+** that a failed run removes.  Asking SQLite rather than access(DB) also
+** serves a URI DB, "file:data.db?cache=shared".
+*/
 static void cliOpenDb(Cli *p){
   sqlite3_stmt *pStmt = 0;
-  int flags = SQLITE_OPEN_READWRITE | (p->bCreate ? SQLITE_OPEN_CREATE : 0);
+  sqlite3_vfs *pVfs = 0;
+  const char *zPath;
+  int rc;
   if( p->rc ) return;
-  if( p->bCreate && access(p->zDb, F_OK)!=0 && errno==ENOENT ) p->bNewDb = 1;
+  if( p->zDb[0]==0 ){
+    /* "" would be a private temporary database: an unset $DB, say */
+    cliError(p, "the database file name is empty");
+    return;
+  }
   sqlite3_auto_extension((void(*)(void))sqlite3_upsert_init);
-  if( sqlite3_open_v2(p->zDb, &p->db, flags, 0)!=SQLITE_OK ){
+  rc = sqlite3_open_v2(p->zDb, &p->db, SQLITE_OPEN_READWRITE, 0);
+  if( rc==SQLITE_CANTOPEN && p->bCreate ){
+    sqlite3_close(p->db);
+    p->db = 0;
+    rc = sqlite3_open_v2(p->zDb, &p->db,
+                         SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0);
+    if( rc==SQLITE_OK ) p->bNewDb = 1;
+  }
+  if( rc!=SQLITE_OK ){
     cliError(p, "cannot open %s: %s", p->zDb,
              p->db ? sqlite3_errmsg(p->db) : "out of memory");
     return;
   }
-  sqlite3_busy_timeout(p->db, 5000);
-  if( cliExec(p, "BEGIN IMMEDIATE") ) return;
-  p->bTxn = 1;
+  zPath = sqlite3_db_filename(p->db, "main");
+  sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs);
+  if( zPath==0 || zPath[0]==0
+   || (pVfs && pVfs->zName && strcmp(pVfs->zName, "memdb")==0) ){
+    /* ":memory:", "file:x?mode=memory", "file:/x?vfs=memdb": a run would
+    ** succeed and keep nothing. */
+    cliError(p, "'%s' is an in-memory or temporary database: nothing "
+             "written to it would be kept", p->zDb);
+    return;
+  }
+  if( p->bNewDb ){
+    p->zDbPath = sqlite3_mprintf("%s", zPath);
+    if( p->zDbPath==0 ){ cliNomem(p); return; }
+  }
+  sqlite3_busy_handler(p->db, cliBusy, 0);
+  cliSignalDb = p->db;
+  p->nColMax = sqlite3_limit(p->db, SQLITE_LIMIT_COLUMN, -1);
+  /* Enforced, as a constraint of the table; set outside a transaction,
+  ** where SQLite takes it. */
+  if( cliExec(p, p->bNoFk ? "PRAGMA foreign_keys=OFF"
+                          : "PRAGMA foreign_keys=ON") ) return;
+  cliBegin(p);
+  if( p->rc ) return;
   if( sqlite3_prepare_v2(p->db,
-        "SELECT count(*) FROM pragma_table_xinfo(?1)", -1, &pStmt, 0)
+        "SELECT count(*) FROM pragma_table_xinfo(?1, 'main')", -1, &pStmt, 0)
    ==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1352,7 +1789,8 @@ static void cliCounts(Cli *p, sqlite3_int64 *a){
   if( sqlite3_prepare_v2(p->db,
         "SELECT json_extract(s, '$.inserted'), json_extract(s, '$.updated'),"
         " json_extract(s, '$.skipped')"
-        "FROM (SELECT upsert_into_stats('" VTAB "') AS s)", -1, &pStmt, 0)
+        "FROM (SELECT upsert_into_stats('temp." VTAB "') AS s)", -1,
+        &pStmt, 0)
       ==SQLITE_OK
    && sqlite3_step(pStmt)==SQLITE_ROW ){
     a[0] = sqlite3_column_int64(pStmt, 0);
@@ -1374,6 +1812,7 @@ int main(int argc, char **argv){
   p->tStart = now();
   p->tNext = p->tStart;
   p->bTty = isatty(2);
+  cliCatchSignals();
 
   cliOpenInput(p);
   cliOpenDb(p);
@@ -1399,7 +1838,7 @@ int main(int argc, char **argv){
       break;
   }
   if( p->bShown ) fprintf(stderr, "\r%60s\r", "");
-  if( p->rc==0 && cliExec(p, "COMMIT")==0 ) p->bTxn = 0;
+  cliCommit(p);
 
   if( p->rc==0 ){
     cliCounts(p, aCount);
@@ -1415,24 +1854,35 @@ int main(int argc, char **argv){
       bRolledBack = 1;
     }
     if( p->nRowDone>0 ){
+      char *zDone = cliPosText(p, p->iDonePos);
       cliCounts(p, aCount);
       fprintf(stderr, PROG ": committed rows 1 to %lld (through %s: "
               "inserted %lld, updated %lld, skipped %lld); the rows after "
-              "them were not written\n", (long long)p->nRowDone, p->zDonePos,
-              (long long)aCount[0], (long long)aCount[1],
-              (long long)aCount[2]);
+              "them were not written\n", (long long)p->nRowDone,
+              zDone ? zDone : "?", (long long)aCount[0],
+              (long long)aCount[1], (long long)aCount[2]);
+      sqlite3_free(zDone);
     }else if( bRolledBack ){
       fprintf(stderr, PROG ": nothing was written\n");
     }
   }
 
   sqlite3_finalize(p->pIns);
+  sqlite3_finalize(p->pReal);
+  cliSignalDb = 0;
   sqlite3_close(p->db);
   if( p->rc && p->bNewDb && p->nRowDone==0 ){
-    /* Leave no empty database file behind: as it was, there was none. */
+    /* Leave no empty database file behind: as it was, there was none.
+    ** Only the file the open created, never a symbolic link to it
+    ** (lstat), and only while it is empty, as the rollback left it. */
     struct stat st;
-    if( stat(p->zDb, &st)==0 && S_ISREG(st.st_mode) && st.st_size==0 ){
-      unlink(p->zDb);
+    if( lstat(p->zDbPath, &st)==0 && S_ISREG(st.st_mode) && st.st_size==0 ){
+      /* and a journal, should a rollback have left one: of no use to an
+      ** empty file */
+      char *zJournal = sqlite3_mprintf("%s-journal", p->zDbPath);
+      if( zJournal ) unlink(zJournal);
+      sqlite3_free(zJournal);
+      unlink(p->zDbPath);
     }
   }
   if( p->in && p->in!=stdin ) fclose(p->in);
@@ -1442,5 +1892,6 @@ int main(int argc, char **argv){
   free(p->aBuf);
   free(p->aChunk);
   sqlite3_free(p->zErr);
+  sqlite3_free(p->zDbPath);
   return p->rc;
 }
