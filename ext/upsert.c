@@ -106,6 +106,14 @@ typedef struct UpsertWrite UpsertWrite;
 ** pattern of NULL arguments seen, up to this many. */
 #define UPSERT_N_WRITE 16
 
+/* Inner statements running one inside another's triggers, at most: each
+** level is a call of sqlite3_step() on the C stack (about 1 KB), where
+** native trigger recursion takes none.  SQLITE_LIMIT_TRIGGER_DEPTH bounds
+** it too, if it is lower. */
+#ifndef UPSERT_MAX_DEPTH
+# define UPSERT_MAX_DEPTH 64
+#endif
+
 /*
 ** The insert, update and skip counts of one upsert_into table, kept by
 ** the module so that they survive a reconnect after a schema change.
@@ -145,6 +153,8 @@ struct UpsertModule {
   int nDepth;                /* How many are running now */
   int iAbort;                /* Depth of the last one that rolled back */
   int nRollback;             /* Transactions rolled back so far */
+  int bNativeMsg;            /* A nested write failed with SQLite's message
+                             ** and SQLITE_ERROR (upsertFailAction()) */
 };
 
 /* An inner write statement and the arguments it leaves out */
@@ -163,7 +173,7 @@ struct UpsertTab {
   UpsertStats *pStats;       /* Counts of this table, owned by pMod */
   char *zDb;                 /* Schema of the backing table */
   char *zTab;                /* Name of the backing table */
-  char *zMissing;            /* Why the backing table is unusable, or NULL */
+  char *zUnusable;            /* Why the backing table is unusable, or NULL */
   char *zWhere;              /* where= expression, or NULL */
   int iDb;                   /* Index of zDb in pragma database_list */
   int bRowid;                /* True if the backing table has a rowid */
@@ -189,27 +199,32 @@ struct UpsertTab {
   UpsertWrite aWrite[UPSERT_N_WRITE];  /* Inner write statements */
   sqlite3_stmt *apScan[2];   /* Idle read statements, UPSERT_PLAN_* */
   int nInner;                /* Inner statements of this table running */
-  int bOpen;                 /* Run pOpener before the next row */
+  int bOpenerDue;                 /* Run pOpener before the next row */
   sqlite3_stmt *pOpener;     /* See upsertOpenerStmt() */
   int bUpdated;              /* Set by upsert_into_count() in a step */
-  int nRun;                  /* Rows of the current statement so far */
-  sqlite3_int64 nMark;       /* sqlite3_total_changes64() after last row */
+  /* The runaway guard, for the statements at each depth of inner
+  ** statements running (upsertUpdate()) */
+  int anRun[UPSERT_MAX_DEPTH+1];           /* Rows of the statement so far */
+  sqlite3_int64 anMark[UPSERT_MAX_DEPTH+1];/* total_changes after last row */
   char zPtr[40];             /* "vtab:%p" of this table, as EXPLAIN says */
   /* Following schema changes: see upsertRefresh() */
   int nArg;                  /* Arguments of xConnect */
   char **azArg;              /* Copies of them */
   char *zDecl;               /* The declaration of the virtual table */
   int iCookie;               /* schema_version of zDb when derived */
+  char *zDbFile;             /* The file of zDb then ("" if in memory) */
   sqlite3_stmt *pStep;       /* Inner write statement stepping, or NULL */
   int nStepPrep;             /* Its re-prepare count when it was built */
   int bStale;                /* upsert_into_fresh() failed in this step */
   int iGen;                  /* Times the key or its collations changed */
+  int nRefresh;              /* Times upsertRefresh() took a new state */
 };
 
 struct UpsertCursor {
   sqlite3_vtab_cursor base;  /* Base class.  Must be first */
   sqlite3_stmt *pStmt;       /* Statement reading the backing table */
   int iPlan;                 /* UPSERT_PLAN_* that pStmt implements */
+  int nRefresh;              /* pTab->nRefresh when pStmt was built */
   int bEof;                  /* True at end of results */
   sqlite3_int64 iRow;        /* Position of the row in this xFilter's rows */
 };
@@ -330,6 +345,25 @@ static char *upsertIdent(int *pRc, const char **pz, const char *zStop){
 }
 
 /*
+** Split zSpec, "name" or "schema.name" (either part quoted or not), into
+** *pzA and *pzB: the name and NULL, or the schema and the name.  The
+** caller frees both, also on error.  Returns SQLITE_OK, SQLITE_NOMEM, or
+** SQLITE_ERROR if zSpec is malformed.
+*/
+static int upsertSplitName(const char *zSpec, char **pzA, char **pzB){
+  int rc = SQLITE_OK;
+  const char *z = zSpec;
+  *pzB = 0;
+  *pzA = upsertIdent(&rc, &z, ".");
+  if( rc==SQLITE_OK && *z=='.' ){
+    z++;
+    *pzB = upsertIdent(&rc, &z, ".");
+  }
+  if( rc==SQLITE_OK && *z ) rc = SQLITE_ERROR;
+  return rc;
+}
+
+/*
 ** Parse zList, a list of column names "(a, b)", "()" or a single name,
 ** into *paz (an array of *pn names the caller frees with upsertFreeList).
 ** Returns SQLITE_OK, SQLITE_NOMEM, or SQLITE_ERROR if malformed.
@@ -438,9 +472,10 @@ static void upsertFree(UpsertTab *pTab){
   sqlite3_free(pTab->aiKey);
   sqlite3_free(pTab->zDb);
   sqlite3_free(pTab->zTab);
-  sqlite3_free(pTab->zMissing);
+  sqlite3_free(pTab->zUnusable);
   sqlite3_free(pTab->zWhere);
   sqlite3_free(pTab->zDecl);
+  sqlite3_free(pTab->zDbFile);
   sqlite3_free(pTab->azArg);
   sqlite3_free(pTab->base.zErrMsg);
   sqlite3_free(pTab);
@@ -468,17 +503,11 @@ static int upsertResolve(
   char **pzErr
 ){
   int rc = SQLITE_OK;
-  const char *z = zSpec;
   char *zA = 0, *zB = 0;
   const char *zSchema;       /* The schema to search, or NULL for all */
   sqlite3_stmt *pStmt = 0;
 
-  zA = upsertIdent(&rc, &z, ".");
-  if( rc==SQLITE_OK && *z=='.' ){
-    z++;
-    zB = upsertIdent(&rc, &z, ".");
-  }
-  if( rc==SQLITE_OK && *z ) rc = SQLITE_ERROR;
+  rc = upsertSplitName(zSpec, &zA, &zB);
   if( rc!=SQLITE_OK ){
     if( rc==SQLITE_ERROR ){
       rc = SQLITE_OK;
@@ -1019,6 +1048,255 @@ static int upsertFindInt(const int *ai, int n, int iCol){
 static sqlite3_stmt *upsertWriteStmt(UpsertTab*, int, const unsigned char*,
                                      int*, char**);
 static int upsertRefresh(UpsertTab*, int*);
+static int upsertExpired(sqlite3_stmt*);
+
+/*
+** What upsertConfigure() has chosen so far: columns as indexes into the
+** UpsertSchema p, and the options (UPSERT_OPT_*; NULL if not given).
+*/
+typedef struct UpsertConfig UpsertConfig;
+struct UpsertConfig {
+  UpsertSchema *p;           /* The backing table's columns */
+  const char **azOpt;        /* The value of each option, or NULL */
+  const int *anOpt;          /* Their lengths */
+  int *aiKey;                /* The key columns, in key order */
+  int nKey;                  /* Entries of aiKey[] */
+  int *aiDecl;               /* The declared columns */
+  int nDecl;                 /* Entries of aiDecl[] */
+  int *aiList;               /* Scratch: the columns of update= or keep= */
+};
+
+/*
+** Fail with a message that says why the key chosen, the nKey columns
+** azKey[], cannot be used, and which keys can.
+*/
+static int upsertKeyRefused(
+  UpsertTab *pTab, UpsertSchema *p,
+  char **azKey, int nKey,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  const char *zKeys = sqlite3_str_value(p->pKeys);
+  if( nKey==0 && zKeys ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "table '%s' has no PRIMARY KEY:"
+        " choose a key with key=, one of %s", pTab->zTab, zKeys);
+  }else if( nKey==0 ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "table '%s' has no PRIMARY KEY"
+        " and no UNIQUE index to use as key", pTab->zTab);
+  }else{
+    sqlite3_str *pStr = sqlite3_str_new(pTab->db);
+    char *zKey;
+    upsertAppendNames(pStr, azKey, nKey);
+    zKey = sqlite3_str_finish(pStr);
+    if( zKey==0 || (zKeys==0 && sqlite3_str_errcode(p->pKeys)) ){
+      rc = SQLITE_NOMEM;
+    }
+    upsertFail(&rc, pzErr, UPSERT_ERR "key %s is not the PRIMARY KEY"
+        " or a UNIQUE index of '%s': usable keys are %s",
+        zKey, pTab->zTab, zKeys ? zKeys : "none");
+    sqlite3_free(zKey);
+  }
+  return rc;
+}
+
+/*
+** key=: the key columns (default: the PRIMARY KEY), which must be the
+** PRIMARY KEY or a UNIQUE index that is not partial.  Takes the key
+** index's collations for pTab->azKeyColl.
+*/
+static int upsertConfigKey(UpsertTab *pTab, UpsertConfig *pC, char **pzErr){
+  UpsertSchema *p = pC->p;
+  int rc = SQLITE_OK;
+  char **az;
+  int bOk = 0;
+  int i;
+  if( pC->azOpt[UPSERT_OPT_KEY] ){
+    rc = upsertColumnList(pTab, p, "key", pC->azOpt[UPSERT_OPT_KEY],
+                          pC->anOpt[UPSERT_OPT_KEY], pC->aiKey, &pC->nKey,
+                          pzErr);
+    if( rc==SQLITE_OK && pC->nKey==0 ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "key=() names no column");
+    }
+    if( rc ) return rc;
+  }else{
+    for(i=0; i<p->nCol; i++){
+      if( p->aiPk[i] ) pC->aiKey[p->aiPk[i]-1] = i;
+    }
+    pC->nKey = p->nPk;
+  }
+  az = sqlite3_malloc64(sizeof(char*)*(pC->nKey+1));
+  if( az==0 ) return SQLITE_NOMEM;
+  for(i=0; i<pC->nKey; i++) az[i] = p->azName[pC->aiKey[i]];
+  rc = upsertKeyCheck(pTab, p, az, pC->nKey, &bOk, pzErr);
+  if( rc==SQLITE_OK && bOk ){
+    pTab->azKeyColl = p->azColl;
+    pTab->nKeyColl = p->nColl;
+    p->azColl = 0;
+    p->nColl = 0;
+  }else if( rc==SQLITE_OK ){
+    rc = upsertKeyRefused(pTab, p, az, pC->nKey, pzErr);
+  }
+  sqlite3_free(az);
+  return rc;
+}
+
+/*
+** columns=: the declared columns (default: all), which must hold the key.
+** Fills pTab->azCol, aFlag and aiKey, appends the declaration of each
+** column to pDecl, and lists in pTab->azNeed the columns left out that
+** are NOT NULL without a DEFAULT.
+*/
+static int upsertConfigColumns(
+  UpsertTab *pTab, UpsertConfig *pC,
+  sqlite3_str *pDecl,
+  char **pzErr
+){
+  UpsertSchema *p = pC->p;
+  int rc = SQLITE_OK;
+  int i, k;
+  if( pC->azOpt[UPSERT_OPT_COLUMNS] ){
+    rc = upsertColumnList(pTab, p, "columns", pC->azOpt[UPSERT_OPT_COLUMNS],
+                          pC->anOpt[UPSERT_OPT_COLUMNS], pC->aiDecl,
+                          &pC->nDecl, pzErr);
+    for(k=0; rc==SQLITE_OK && k<pC->nKey; k++){
+      if( upsertFindInt(pC->aiDecl, pC->nDecl, pC->aiKey[k])<0 ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "columns= leaves out key column"
+            " '%s'", p->azName[pC->aiKey[k]]);
+      }
+    }
+    if( rc ) return rc;
+  }else{
+    for(i=0; i<p->nCol; i++) pC->aiDecl[pC->nDecl++] = i;
+  }
+  pTab->azCol = sqlite3_malloc64(sizeof(char*)*pC->nDecl);
+  pTab->aFlag = sqlite3_malloc64(pC->nDecl);
+  pTab->aiKey = sqlite3_malloc64(sizeof(int)*pC->nKey);
+  if( pTab->azCol==0 || pTab->aFlag==0 || pTab->aiKey==0 ) return SQLITE_NOMEM;
+  for(i=0; i<pC->nDecl; i++){
+    int iCol = pC->aiDecl[i];
+    pTab->azCol[i] = sqlite3_mprintf("%s", p->azName[iCol]);
+    if( pTab->azCol[i]==0 ) return SQLITE_NOMEM;
+    pTab->nCol++;
+    pTab->aFlag[i] = upsertFindInt(pC->aiKey, pC->nKey, iCol)>=0 ?
+                     UPSERT_F_KEY : UPSERT_F_UPDATE;
+    if( p->aNeed[iCol] ) pTab->aFlag[i] |= UPSERT_F_NEED;
+    sqlite3_str_appendf(pDecl, "%s\"%w\"", i ? ", " : "", p->azName[iCol]);
+    if( p->azType[iCol][0] ) upsertAppendType(pDecl, p->azType[iCol]);
+  }
+  for(k=0; k<pC->nKey; k++){
+    pTab->aiKey[k] = upsertFindInt(pC->aiDecl, pC->nDecl, pC->aiKey[k]);
+  }
+  pTab->nKey = pC->nKey;
+  for(i=0; i<p->nCol; i++){
+    if( p->aNeed[i] && upsertFindInt(pC->aiDecl, pC->nDecl, i)<0 ){
+      char **azNew = sqlite3_realloc64(pTab->azNeed,
+                                       sizeof(char*)*(pTab->nNeed+1));
+      if( azNew==0 ) return SQLITE_NOMEM;
+      pTab->azNeed = azNew;
+      azNew[pTab->nNeed] = sqlite3_mprintf("%s", p->azName[i]);
+      if( azNew[pTab->nNeed]==0 ) return SQLITE_NOMEM;
+      pTab->nNeed++;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/*
+** update= and keep=: which declared columns a conflict overwrites
+** (UPSERT_F_UPDATE; default: every one that is not key).
+*/
+static int upsertConfigUpdate(
+  UpsertTab *pTab, UpsertConfig *pC,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  int i, k;
+  if( pC->azOpt[UPSERT_OPT_UPDATE] && pC->azOpt[UPSERT_OPT_KEEP] ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "keep= and update= cannot be used"
+        " together");
+  }
+  for(k=UPSERT_OPT_UPDATE; rc==SQLITE_OK && k<=UPSERT_OPT_KEEP; k++){
+    int nList = 0;
+    if( pC->azOpt[k]==0 ) continue;
+    rc = upsertColumnList(pTab, pC->p, azUpsertOpt[k], pC->azOpt[k],
+                          pC->anOpt[k], pC->aiList, &nList, pzErr);
+    if( k==UPSERT_OPT_UPDATE ){
+      for(i=0; i<pC->nDecl; i++) pTab->aFlag[i] &= ~UPSERT_F_UPDATE;
+    }
+    for(i=0; rc==SQLITE_OK && i<nList; i++){
+      int iDecl = upsertFindInt(pC->aiDecl, pC->nDecl, pC->aiList[i]);
+      const char *zName = pC->p->azName[pC->aiList[i]];
+      if( iDecl<0 ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: column '%s' is not declared"
+            " (see columns=)", azUpsertOpt[k], zName);
+      }else if( pTab->aFlag[iDecl] & UPSERT_F_KEY ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: '%s' is a key column",
+            azUpsertOpt[k], zName);
+      }else if( k==UPSERT_OPT_UPDATE ){
+        pTab->aFlag[iDecl] |= UPSERT_F_UPDATE;
+      }else{
+        pTab->aFlag[iDecl] &= ~UPSERT_F_UPDATE;
+      }
+    }
+  }
+  return rc;
+}
+
+/*
+** nulls=: keep or overwrite (the default).
+*/
+static int upsertConfigNulls(
+  UpsertTab *pTab, UpsertConfig *pC,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  const char *z = pC->azOpt[UPSERT_OPT_NULLS];
+  int n = pC->anOpt[UPSERT_OPT_NULLS];
+  if( z==0 ) return SQLITE_OK;
+  if( n==4 && sqlite3_strnicmp(z, "keep", 4)==0 ){
+    pTab->bNullsKeep = 1;
+    pTab->aNull = sqlite3_malloc64(pC->nDecl);
+    if( pTab->aNull==0 ) rc = SQLITE_NOMEM;
+  }else if( n!=9 || sqlite3_strnicmp(z, "overwrite", 9)!=0 ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "nulls= must be keep or overwrite,"
+        " not '%.*s'", n, z);
+  }
+  return rc;
+}
+
+/*
+** where=, on a TEMP table only: it carries SQL (see the comment above
+** upsertInit()).  The statement is compiled now, so that a bad
+** expression fails here.
+*/
+static int upsertConfigWhere(
+  UpsertTab *pTab, UpsertConfig *pC,
+  const char *zVtabDb,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  int i;
+  sqlite3_stmt *pStmt;
+  if( pC->azOpt[UPSERT_OPT_WHERE]==0 ) return SQLITE_OK;
+  if( sqlite3_stricmp(zVtabDb, "temp")!=0 ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "where= is allowed on TEMP tables"
+        " only: it carries SQL, which a database file must never carry"
+        " into a connection that opens it");
+    return rc;
+  }
+  for(i=0; i<pC->nDecl && !(pTab->aFlag[i] & UPSERT_F_UPDATE); i++){}
+  if( i==pC->nDecl ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "where= has no effect when no"
+        " column is updated");
+    return rc;
+  }
+  pTab->zWhere = sqlite3_mprintf("%.*s", pC->anOpt[UPSERT_OPT_WHERE],
+                                 pC->azOpt[UPSERT_OPT_WHERE]);
+  if( pTab->zWhere==0 ) return SQLITE_NOMEM;
+  pStmt = upsertWriteStmt(pTab, UPSERT_W_UPSERT, 0, &rc, pzErr);
+  sqlite3_finalize(pStmt);
+  return rc;
+}
 
 /*
 ** Apply the options to pTab, whose backing table's columns are in p:
@@ -1033,189 +1311,22 @@ static int upsertConfigure(
   sqlite3_str *pDecl,
   char **pzErr
 ){
-  int rc = SQLITE_OK;
-  int *aiKey, *aiDecl, *aiList;
-  int nKey = 0, nDecl = 0, nList = 0;
-  int i, k;
-
-  aiKey = sqlite3_malloc64(sizeof(int)*3*(p->nCol+1));
-  if( aiKey==0 ) return SQLITE_NOMEM;
-  aiDecl = &aiKey[p->nCol+1];
-  aiList = &aiDecl[p->nCol+1];
-
-  /* key= */
-  if( azOpt[UPSERT_OPT_KEY] ){
-    rc = upsertColumnList(pTab, p, "key", azOpt[UPSERT_OPT_KEY],
-                          anOpt[UPSERT_OPT_KEY], aiKey, &nKey, pzErr);
-    if( rc==SQLITE_OK && nKey==0 ){
-      upsertFail(&rc, pzErr, UPSERT_ERR "key=() names no column");
-    }
-  }else{
-    for(i=0; i<p->nCol; i++){
-      if( p->aiPk[i] ) aiKey[p->aiPk[i]-1] = i;
-    }
-    nKey = p->nPk;
-  }
-  if( rc==SQLITE_OK ){
-    char **az = sqlite3_malloc64(sizeof(char*)*(nKey+1));
-    int bOk = 0;
-    if( az==0 ){
-      rc = SQLITE_NOMEM;
-    }else{
-      for(i=0; i<nKey; i++) az[i] = p->azName[aiKey[i]];
-      rc = upsertKeyCheck(pTab, p, az, nKey, &bOk, pzErr);
-    }
-    if( rc==SQLITE_OK && bOk ){
-      pTab->azKeyColl = p->azColl;
-      pTab->nKeyColl = p->nColl;
-      p->azColl = 0;
-      p->nColl = 0;
-    }
-    if( rc==SQLITE_OK && !bOk ){
-      const char *zKeys = sqlite3_str_value(p->pKeys);
-      if( nKey==0 && zKeys ){
-        upsertFail(&rc, pzErr, UPSERT_ERR "table '%s' has no PRIMARY KEY:"
-            " choose a key with key=, one of %s", pTab->zTab, zKeys);
-      }else if( nKey==0 ){
-        upsertFail(&rc, pzErr, UPSERT_ERR "table '%s' has no PRIMARY KEY"
-            " and no UNIQUE index to use as key", pTab->zTab);
-      }else{
-        sqlite3_str *pStr = sqlite3_str_new(pTab->db);
-        char *zKey;
-        upsertAppendNames(pStr, az, nKey);
-        zKey = sqlite3_str_finish(pStr);
-        if( zKey==0 || (zKeys==0 && sqlite3_str_errcode(p->pKeys)) ){
-          rc = SQLITE_NOMEM;
-        }
-        upsertFail(&rc, pzErr, UPSERT_ERR "key %s is not the PRIMARY KEY"
-            " or a UNIQUE index of '%s': usable keys are %s",
-            zKey, pTab->zTab, zKeys ? zKeys : "none");
-        sqlite3_free(zKey);
-      }
-    }
-    sqlite3_free(az);
-  }
-
-  /* columns= */
-  if( rc==SQLITE_OK && azOpt[UPSERT_OPT_COLUMNS] ){
-    rc = upsertColumnList(pTab, p, "columns", azOpt[UPSERT_OPT_COLUMNS],
-                          anOpt[UPSERT_OPT_COLUMNS], aiDecl, &nDecl, pzErr);
-    for(k=0; rc==SQLITE_OK && k<nKey; k++){
-      if( upsertFindInt(aiDecl, nDecl, aiKey[k])<0 ){
-        upsertFail(&rc, pzErr, UPSERT_ERR "columns= leaves out key column"
-            " '%s'", p->azName[aiKey[k]]);
-      }
-    }
-  }else{
-    for(i=0; i<p->nCol; i++) aiDecl[nDecl++] = i;
-  }
-
-  /* The declared columns, and what is updated */
-  if( rc==SQLITE_OK ){
-    pTab->azCol = sqlite3_malloc64(sizeof(char*)*nDecl);
-    pTab->aFlag = sqlite3_malloc64(nDecl);
-    pTab->aiKey = sqlite3_malloc64(sizeof(int)*nKey);
-    if( pTab->azCol==0 || pTab->aFlag==0 || pTab->aiKey==0 ){
-      rc = SQLITE_NOMEM;
-    }
-  }
-  for(i=0; rc==SQLITE_OK && i<nDecl; i++){
-    const char *zName = p->azName[aiDecl[i]];
-    const char *zType = p->azType[aiDecl[i]];
-    int bKey = upsertFindInt(aiKey, nKey, aiDecl[i])>=0;
-    pTab->azCol[i] = sqlite3_mprintf("%s", zName);
-    if( pTab->azCol[i]==0 ){ rc = SQLITE_NOMEM; break; }
-    pTab->nCol++;
-    pTab->aFlag[i] = bKey ? UPSERT_F_KEY : UPSERT_F_UPDATE;
-    if( p->aNeed[aiDecl[i]] ) pTab->aFlag[i] |= UPSERT_F_NEED;
-    sqlite3_str_appendf(pDecl, "%s\"%w\"", i ? ", " : "", zName);
-    if( zType[0] ) upsertAppendType(pDecl, zType);
-  }
-  for(k=0; rc==SQLITE_OK && k<nKey; k++){
-    pTab->aiKey[k] = upsertFindInt(aiDecl, nDecl, aiKey[k]);
-  }
-  /* Undeclared columns that are NOT NULL without a DEFAULT */
-  for(i=0; rc==SQLITE_OK && i<p->nCol; i++){
-    if( p->aNeed[i] && upsertFindInt(aiDecl, nDecl, i)<0 ){
-      char **azNew = sqlite3_realloc64(pTab->azNeed,
-                                       sizeof(char*)*(pTab->nNeed+1));
-      if( azNew==0 ){ rc = SQLITE_NOMEM; break; }
-      pTab->azNeed = azNew;
-      azNew[pTab->nNeed] = sqlite3_mprintf("%s", p->azName[i]);
-      if( azNew[pTab->nNeed]==0 ){ rc = SQLITE_NOMEM; break; }
-      pTab->nNeed++;
-    }
-  }
-  pTab->nKey = nKey;
-
-  /* update= and keep= */
-  if( rc==SQLITE_OK && azOpt[UPSERT_OPT_UPDATE] && azOpt[UPSERT_OPT_KEEP] ){
-    upsertFail(&rc, pzErr, UPSERT_ERR "keep= and update= cannot be used"
-        " together");
-  }
-  for(k=UPSERT_OPT_UPDATE; rc==SQLITE_OK && k<=UPSERT_OPT_KEEP; k++){
-    if( azOpt[k]==0 ) continue;
-    rc = upsertColumnList(pTab, p, azUpsertOpt[k], azOpt[k], anOpt[k],
-                          aiList, &nList, pzErr);
-    if( k==UPSERT_OPT_UPDATE ){
-      for(i=0; i<nDecl; i++) pTab->aFlag[i] &= ~UPSERT_F_UPDATE;
-    }
-    for(i=0; rc==SQLITE_OK && i<nList; i++){
-      int iDecl = upsertFindInt(aiDecl, nDecl, aiList[i]);
-      const char *zName = p->azName[aiList[i]];
-      if( iDecl<0 ){
-        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: column '%s' is not declared"
-            " (see columns=)", azUpsertOpt[k], zName);
-      }else if( pTab->aFlag[iDecl] & UPSERT_F_KEY ){
-        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: '%s' is a key column",
-            azUpsertOpt[k], zName);
-      }else if( k==UPSERT_OPT_UPDATE ){
-        pTab->aFlag[iDecl] |= UPSERT_F_UPDATE;
-      }else{
-        pTab->aFlag[iDecl] &= ~UPSERT_F_UPDATE;
-      }
-    }
-  }
-
-  /* nulls= */
-  if( rc==SQLITE_OK && azOpt[UPSERT_OPT_NULLS] ){
-    const char *z = azOpt[UPSERT_OPT_NULLS];
-    int n = anOpt[UPSERT_OPT_NULLS];
-    if( n==4 && sqlite3_strnicmp(z, "keep", 4)==0 ){
-      pTab->bNullsKeep = 1;
-      pTab->aNull = sqlite3_malloc64(nDecl);
-      if( pTab->aNull==0 ) rc = SQLITE_NOMEM;
-    }else if( n!=9 || sqlite3_strnicmp(z, "overwrite", 9)!=0 ){
-      upsertFail(&rc, pzErr, UPSERT_ERR "nulls= must be keep or overwrite,"
-          " not '%.*s'", n, z);
-    }
-  }
-
-  /* where= carries SQL: see the comment above upsertInit() */
-  if( rc==SQLITE_OK && azOpt[UPSERT_OPT_WHERE] ){
-    if( sqlite3_stricmp(zVtabDb, "temp")!=0 ){
-      upsertFail(&rc, pzErr, UPSERT_ERR "where= is allowed on TEMP tables"
-          " only: it carries SQL, which a database file must never carry"
-          " into a connection that opens it");
-    }else{
-      for(i=0; i<nDecl && !(pTab->aFlag[i] & UPSERT_F_UPDATE); i++){}
-      if( i==nDecl ){
-        upsertFail(&rc, pzErr, UPSERT_ERR "where= has no effect when no"
-            " column is updated");
-      }else{
-        pTab->zWhere = sqlite3_mprintf("%.*s", anOpt[UPSERT_OPT_WHERE],
-                                       azOpt[UPSERT_OPT_WHERE]);
-        if( pTab->zWhere==0 ) rc = SQLITE_NOMEM;
-      }
-    }
-    if( rc==SQLITE_OK ){
-      /* Compile the statement now, so that a bad expression fails here */
-      sqlite3_stmt *pStmt = upsertWriteStmt(pTab, UPSERT_W_UPSERT, 0,
-                                            &rc, pzErr);
-      sqlite3_finalize(pStmt);
-    }
-  }
-  sqlite3_free(aiKey);
+  UpsertConfig c;
+  int rc;
+  memset(&c, 0, sizeof(c));
+  c.p = p;
+  c.azOpt = azOpt;
+  c.anOpt = anOpt;
+  c.aiKey = sqlite3_malloc64(sizeof(int)*3*(p->nCol+1));
+  if( c.aiKey==0 ) return SQLITE_NOMEM;
+  c.aiDecl = &c.aiKey[p->nCol+1];
+  c.aiList = &c.aiDecl[p->nCol+1];
+  rc = upsertConfigKey(pTab, &c, pzErr);
+  if( rc==SQLITE_OK ) rc = upsertConfigColumns(pTab, &c, pDecl, pzErr);
+  if( rc==SQLITE_OK ) rc = upsertConfigUpdate(pTab, &c, pzErr);
+  if( rc==SQLITE_OK ) rc = upsertConfigNulls(pTab, &c, pzErr);
+  if( rc==SQLITE_OK ) rc = upsertConfigWhere(pTab, &c, zVtabDb, pzErr);
+  sqlite3_free(c.aiKey);
   return rc;
 }
 
@@ -1311,7 +1422,7 @@ static int upsertDerive(
     sqlite3_free(*pzErr);
     *pzErr = 0;
     if( rc==SQLITE_OK && !bCreate ){
-      pTab->zMissing = zRefused;
+      pTab->zUnusable = zRefused;
     }else{
       *pzErr = zRefused;
       rc = SQLITE_ERROR;
@@ -1322,6 +1433,11 @@ static int upsertDerive(
   if( rc==SQLITE_OK ) upsertRowidName(pTab, &s);
   if( rc==SQLITE_OK ) rc = upsertEncoding(pTab, pzErr);
   if( rc==SQLITE_OK ) rc = upsertCookie(pTab, &pTab->iCookie);
+  if( rc==SQLITE_OK ){
+    const char *zFile = sqlite3_db_filename(pTab->db, pTab->zDb);
+    pTab->zDbFile = sqlite3_mprintf("%s", zFile ? zFile : "");
+    if( pTab->zDbFile==0 ) rc = SQLITE_NOMEM;
+  }
   if( rc==SQLITE_OK ) upsertRowKeyName(pTab);
   upsertSchemaFree(&s);
   if( pTab->zRowKey[0] ){
@@ -1395,8 +1511,8 @@ static int upsertInit(
   if( rc==SQLITE_OK ) rc = upsertKeepArgs(pTab, argc, argv);
   if( rc==SQLITE_ERROR && !bCreate ){
     /* See the comment above this function */
-    sqlite3_free(pTab->zMissing);
-    pTab->zMissing = *pzErr;
+    sqlite3_free(pTab->zUnusable);
+    pTab->zUnusable = *pzErr;
     *pzErr = 0;
     upsertFreeList(pTab->azCol, pTab->nCol);
     pTab->azCol = 0;
@@ -1404,7 +1520,7 @@ static int upsertInit(
     pTab->nKey = 0;
     sqlite3_free(zDecl);
     zDecl = sqlite3_mprintf("CREATE TABLE x(\"upsert_into unusable\")");
-    rc = pTab->zMissing && zDecl ? SQLITE_OK : SQLITE_NOMEM;
+    rc = pTab->zUnusable && zDecl ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_declare_vtab(db, zDecl);
@@ -1605,7 +1721,7 @@ static void upsertCursorRelease(UpsertCursor *pCur){
   UpsertTab *pTab = (UpsertTab*)pCur->base.pVtab;
   if( pCur->pStmt ){
     sqlite3_reset(pCur->pStmt);
-    if( pTab->apScan[pCur->iPlan]==0 ){
+    if( pTab->apScan[pCur->iPlan]==0 && pCur->nRefresh==pTab->nRefresh ){
       sqlite3_clear_bindings(pCur->pStmt);
       pTab->apScan[pCur->iPlan] = pCur->pStmt;
     }else{
@@ -1627,8 +1743,10 @@ static int upsertClose(sqlite3_vtab_cursor *cur){
 */
 static int upsertStmtError(UpsertTab *pTab, int rc){
   const char *zMsg = sqlite3_errmsg(pTab->db);
+  int bNative = pTab->pMod->bNativeMsg;
+  pTab->pMod->bNativeMsg = 0;
   if( rc==SQLITE_NOMEM ) return rc;
-  if( (rc&0xff)==SQLITE_CONSTRAINT
+  if( (rc&0xff)==SQLITE_CONSTRAINT || bNative
    || strncmp(zMsg, UPSERT_ERR, sizeof(UPSERT_ERR)-1)==0 ){
     /* SQLite's own message, or that of an upsert_into table written by
     ** a trigger, unchanged */
@@ -1637,6 +1755,30 @@ static int upsertStmtError(UpsertTab *pTab, int rc){
     upsertError(pTab, UPSERT_ERR "%s", zMsg);
   }
   return rc;
+}
+
+/*
+** Append to p "k1=?1 AND k2=?2 ...", the equality of each key column with
+** its parameter, after zFirst.  Each compares in the key index's
+** collation, which may not be the column's: the one a conflict is found
+** with, and the one the index is searched with.  The parameter of key
+** column k is ?(k+1) if bByKey, else that of its declared column.
+*/
+static void upsertAppendKeyEq(
+  sqlite3_str *p,
+  UpsertTab *pTab,
+  const char *zFirst,
+  int bByKey
+){
+  int k;
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_str_appendf(p, "%s\"%w\"=?%d", k ? " AND " : zFirst,
+                        pTab->azCol[pTab->aiKey[k]],
+                        bByKey ? k+1 : pTab->aiKey[k]+1);
+    if( pTab->azKeyColl && pTab->azKeyColl[k] ){
+      sqlite3_str_appendf(p, " COLLATE \"%w\"", pTab->azKeyColl[k]);
+    }
+  }
 }
 
 /*
@@ -1654,18 +1796,7 @@ static sqlite3_stmt *upsertScanStmt(UpsertTab *pTab, int iPlan, int *pRc){
     sqlite3_str_appendf(p, ", \"%w\"", pTab->azCol[i]);
   }
   sqlite3_str_appendf(p, " FROM \"%w\".\"%w\"", pTab->zDb, pTab->zTab);
-  if( iPlan==UPSERT_PLAN_KEY ){
-    for(i=0; i<pTab->nKey; i++){
-      sqlite3_str_appendf(p, "%s\"%w\"=?%d", i ? " AND " : " WHERE ",
-                          pTab->azCol[pTab->aiKey[i]], i+1);
-      /* The key index's collation, which may not be the column's: the
-      ** lookup then compares as upsertBestIndex() expects, and uses the
-      ** index */
-      if( pTab->azKeyColl && pTab->azKeyColl[i] ){
-        sqlite3_str_appendf(p, " COLLATE \"%w\"", pTab->azKeyColl[i]);
-      }
-    }
-  }
+  if( iPlan==UPSERT_PLAN_KEY ) upsertAppendKeyEq(p, pTab, " WHERE ", 1);
   return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
                        sqlite3_str_finish(p), 0);
 }
@@ -1693,11 +1824,18 @@ static int upsertFilter(
 ){
   UpsertCursor *pCur = (UpsertCursor*)cur;
   UpsertTab *pTab = (UpsertTab*)cur->pVtab;
+  sqlite3_stmt *pStmt;
   int rc = SQLITE_OK;
   int i;
   (void)idxStr;
-  if( pTab->zMissing ){
-    upsertError(pTab, "%s", pTab->zMissing);
+  pStmt = pCur->pStmt ? pCur->pStmt : pTab->apScan[idxNum & 1];
+  if( pStmt && upsertExpired(pStmt) ){
+    /* DDL on this connection expired it: follow the schema first */
+    int bNew = 0;
+    upsertRefresh(pTab, &bNew);
+  }
+  if( pTab->zUnusable ){
+    upsertError(pTab, "%s", pTab->zUnusable);
     return SQLITE_ERROR;
   }
   if( idxNum!=UPSERT_PLAN_SCAN ){
@@ -1705,9 +1843,13 @@ static int upsertFilter(
     if( (idxNum>>1)!=(pTab->iGen & 0xffffff) ) argc = 0;
     idxNum = argc ? UPSERT_PLAN_KEY : UPSERT_PLAN_SCAN;
   }
-  if( pCur->pStmt && pCur->iPlan!=idxNum ) upsertCursorRelease(pCur);
+  if( pCur->pStmt
+   && (pCur->iPlan!=idxNum || pCur->nRefresh!=pTab->nRefresh) ){
+    upsertCursorRelease(pCur);
+  }
   if( pCur->pStmt==0 ){
     pCur->iPlan = idxNum;
+    pCur->nRefresh = pTab->nRefresh;
     pCur->pStmt = pTab->apScan[idxNum];
     pTab->apScan[idxNum] = 0;
     if( pCur->pStmt==0 ){
@@ -1841,40 +1983,25 @@ static void upsertAppendStored(
   const char *zSep,
   const char *zCol
 ){
-  int k;
   /* The lookup compares in the key index's collation, which a schema
   ** change may have changed: upsert_into_fresh() fails the statement
   ** before it writes if SQLite re-prepared it (see upsertRefresh()) */
   sqlite3_str_appendf(p, "%s(SELECT \"%w\" FROM \"%w\".\"%w\""
                       " WHERE upsert_into_fresh(?%d)", zSep,
                       zCol, pTab->zDb, pTab->zTab, pTab->nCol+1);
-  for(k=0; k<pTab->nKey; k++){
-    sqlite3_str_appendf(p, " AND \"%w\"=?%d",
-                        pTab->azCol[pTab->aiKey[k]], pTab->aiKey[k]+1);
-    /* The key index's collation: the conflict is found with it */
-    if( pTab->azKeyColl && pTab->azKeyColl[k] ){
-      sqlite3_str_appendf(p, " COLLATE \"%w\"", pTab->azKeyColl[k]);
-    }
-  }
+  upsertAppendKeyEq(p, pTab, " AND ", 0);
   sqlite3_str_appendall(p, ")");
 }
 
 /*
-** Build and prepare an inner write statement of kind eKind (UPSERT_W_*).
-** aNull, if not NULL, marks the declared columns whose argument is NULL
-** under nulls=keep: those are left out of the INSERT, so that a new row
-** takes their DEFAULT, and out of the update, so that an existing row
-** keeps them.  Parameter ?N is declared column N-1 in every statement,
-** parameter nCol+1, where used, is a pointer to pTab for
-** upsert_into_count(), and parameter nCol+2, with UPSERT_W_ROWID, is the
-** rowid.  Returns the statement, or NULL with *pRc set.
+** Append to p the INSERT of an inner write statement of kind eKind, for
+** the NULL pattern aNull: see upsertWriteStmt().
 */
-static sqlite3_stmt *upsertWriteStmt(
+static void upsertAppendInsert(
+  sqlite3_str *p,
   UpsertTab *pTab,
   int eKind,
-  const unsigned char *aNull,
-  int *pRc,
-  char **pzErr
+  const unsigned char *aNull
 ){
   /* Indexed by UPSERT_W_*.  An explicit OR clause, as a native INSERT
   ** with one, overrides the columns' own ON CONFLICT clauses */
@@ -1882,14 +2009,10 @@ static sqlite3_stmt *upsertWriteStmt(
     "INSERT", "INSERT OR IGNORE", "INSERT OR REPLACE", "INSERT OR FAIL",
     "INSERT OR ABORT"
   };
-  sqlite3_str *p = sqlite3_str_new(pTab->db);
-  sqlite3_stmt *pStmt;
   const char *zSep = "";
-  int eMode = eKind & UPSERT_W_MODE;
-  int i, k;
-
+  int i;
   sqlite3_str_appendf(p, "%s INTO \"%w\".\"%w\"(",
-                      azVerb[eMode], pTab->zDb, pTab->zTab);
+                      azVerb[eKind & UPSERT_W_MODE], pTab->zDb, pTab->zTab);
   for(i=0; i<pTab->nCol; i++){
     if( aNull && aNull[i] && !(pTab->aFlag[i] & UPSERT_F_NEED) ) continue;
     sqlite3_str_appendf(p, "%s\"%w\"", zSep, pTab->azCol[i]);
@@ -1923,30 +2046,67 @@ static sqlite3_stmt *upsertWriteStmt(
     sqlite3_str_appendf(p, ",?%d", pTab->nCol+2);
   }
   sqlite3_str_appendall(p, ")");
+}
+
+/*
+** Append to p the ON CONFLICT clause of an inner upsert for the NULL
+** pattern aNull: see upsertWriteStmt().
+*/
+static void upsertAppendConflict(
+  sqlite3_str *p,
+  UpsertTab *pTab,
+  const unsigned char *aNull
+){
+  const char *zSep = "UPDATE SET ";
+  int i, k;
+  sqlite3_str_appendall(p, " ON CONFLICT(");
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
+                        pTab->azCol[pTab->aiKey[k]]);
+  }
+  sqlite3_str_appendall(p, ") DO ");
+  for(i=0; i<pTab->nCol; i++){
+    if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
+      continue;
+    }
+    sqlite3_str_appendf(p, "%s\"%w\"=excluded.\"%w\"",
+                        zSep, pTab->azCol[i], pTab->azCol[i]);
+    zSep = ",";
+  }
+  if( zSep[0]=='U' ){
+    sqlite3_str_appendall(p, "NOTHING");
+  }else{
+    /* upsert_into_count() runs only for rows that are updated */
+    sqlite3_str_appendall(p, " WHERE ");
+    if( pTab->zWhere ) sqlite3_str_appendf(p, "(%s) AND ", pTab->zWhere);
+    sqlite3_str_appendf(p, "upsert_into_count(?%d)", pTab->nCol+1);
+  }
+}
+
+/*
+** Build and prepare an inner write statement of kind eKind (UPSERT_W_*).
+** aNull, if not NULL, marks the declared columns whose argument is NULL
+** under nulls=keep: those are left out of the INSERT, so that a new row
+** takes their DEFAULT, and out of the update, so that an existing row
+** keeps them.  Parameter ?N is declared column N-1 in every statement,
+** parameter nCol+1, where used, is a pointer to pTab for
+** upsert_into_count(), and parameter nCol+2, with UPSERT_W_ROWID, is the
+** rowid.  Returns the statement, or NULL with *pRc set.
+*/
+static sqlite3_stmt *upsertWriteStmt(
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull,
+  int *pRc,
+  char **pzErr
+){
+  sqlite3_str *p = sqlite3_str_new(pTab->db);
+  sqlite3_stmt *pStmt;
+  int eMode = eKind & UPSERT_W_MODE;
+
+  upsertAppendInsert(p, pTab, eKind, aNull);
   if( eMode!=UPSERT_W_IGNORE && eMode!=UPSERT_W_REPLACE ){
-    sqlite3_str_appendall(p, " ON CONFLICT(");
-    for(k=0; k<pTab->nKey; k++){
-      sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
-                          pTab->azCol[pTab->aiKey[k]]);
-    }
-    sqlite3_str_appendall(p, ") DO ");
-    zSep = "UPDATE SET ";
-    for(i=0; i<pTab->nCol; i++){
-      if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
-        continue;
-      }
-      sqlite3_str_appendf(p, "%s\"%w\"=excluded.\"%w\"",
-                          zSep, pTab->azCol[i], pTab->azCol[i]);
-      zSep = ",";
-    }
-    if( zSep[0]=='U' ){
-      sqlite3_str_appendall(p, "NOTHING");
-    }else{
-      /* upsert_into_count() runs only for rows that are updated */
-      sqlite3_str_appendall(p, " WHERE ");
-      if( pTab->zWhere ) sqlite3_str_appendf(p, "(%s) AND ", pTab->zWhere);
-      sqlite3_str_appendf(p, "upsert_into_count(?%d)", pTab->nCol+1);
-    }
+    upsertAppendConflict(p, pTab, aNull);
   }
   pStmt = upsertPrepare(pRc, pTab->db, pzErr, sqlite3_str_finish(p),
                         SQLITE_PREPARE_PERSISTENT);
@@ -2041,6 +2201,7 @@ static void upsertSwapDerived(UpsertTab *a, UpsertTab *b){
   UPSERT_SWAP(aiKey);
   UPSERT_SWAP(zRowid);
   UPSERT_SWAP(iCookie);
+  UPSERT_SWAP(zDbFile);
   UPSERT_SWAP(iRowKey);
   UPSERT_SWAP(bShadow);
 #undef UPSERT_SWAP
@@ -2063,35 +2224,53 @@ static void upsertSwapDerived(UpsertTab *a, UpsertTab *b){
 */
 static int upsertRefresh(UpsertTab *pTab, int *pbNew){
   UpsertTab *p;
+  const char **azArg = 0;
+  char *zTab = 0;
   char *zDecl = 0;
   char *zErr = 0;
   int iCookie = 0;
   int rc;
 
   *pbNew = 0;
-  if( pTab->zMissing || pTab->azArg==0 || pTab->nInner ) return SQLITE_OK;
+  if( pTab->zUnusable || pTab->azArg==0 || pTab->nInner ) return SQLITE_OK;
   rc = upsertCookie(pTab, &iCookie);
-  if( rc!=SQLITE_OK || iCookie==pTab->iCookie ) return rc;
+  if( rc!=SQLITE_OK ) return rc;
+  if( iCookie==pTab->iCookie ){
+    /* The same schema, unless another file was attached under the name */
+    const char *zFile = sqlite3_db_filename(pTab->db, pTab->zDb);
+    if( strcmp(zFile ? zFile : "", pTab->zDbFile ? pTab->zDbFile : "")==0 ){
+      return SQLITE_OK;
+    }
+  }
   p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->db = pTab->db;
-  rc = upsertDerive(p, pTab->nArg, (const char*const*)pTab->azArg, 1,
-                    &zDecl, &zErr);
+  /* The table resolved at connect, whatever the name now resolves to */
+  zTab = sqlite3_mprintf("\"%w\".\"%w\"", pTab->zDb, pTab->zTab);
+  azArg = sqlite3_malloc64(sizeof(char*)*pTab->nArg);
+  if( zTab==0 || azArg==0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    memcpy(azArg, pTab->azArg, sizeof(char*)*pTab->nArg);
+    azArg[3] = zTab;
+    rc = upsertDerive(p, pTab->nArg, azArg, 1, &zDecl, &zErr);
+  }
   if( rc==SQLITE_OK && strcmp(zDecl, pTab->zDecl)!=0 ){
     upsertFail(&rc, &zErr, UPSERT_ERR "the columns of table \"%s\" have"
         " changed since \"%s\" was connected: drop \"%s\" and create it"
         " again", pTab->zTab, pTab->azArg[2], pTab->azArg[2]);
     if( rc==SQLITE_ERROR ){
       /* For good: every use fails so, until SQLite connects it again */
-      pTab->zMissing = sqlite3_mprintf("%s", zErr);
-      if( pTab->zMissing==0 ) rc = SQLITE_NOMEM;
+      pTab->zUnusable = sqlite3_mprintf("%s", zErr);
+      if( pTab->zUnusable==0 ) rc = SQLITE_NOMEM;
     }
   }
   if( rc==SQLITE_OK ){
     int k;
     upsertClearStmts(pTab);
     upsertSwapDerived(pTab, p);
+    pTab->nRefresh++;
     for(k=0; k<pTab->nKey; k++){
       if( pTab->nKey!=p->nKey || pTab->aiKey[k]!=p->aiKey[k]
        || sqlite3_stricmp(upsertLookupColl(pTab, k), upsertLookupColl(p, k))
@@ -2107,6 +2286,8 @@ static int upsertRefresh(UpsertTab *pTab, int *pbNew){
   }
   sqlite3_free(zErr);
   sqlite3_free(zDecl);
+  sqlite3_free(zTab);
+  sqlite3_free(azArg);
   upsertFree(p);
   return rc;
 }
@@ -2316,7 +2497,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
       }else if( strcmp(zOp, "VOpen")==0 && zP4 ){
         UpsertTab *pOther;
         for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
-          if( pOther!=pTab && pOther->zMissing==0
+          if( pOther!=pTab && pOther->zUnusable==0
            && strcmp(zP4, pOther->zPtr)==0
            && sqlite3_stricmp(pOther->zDb, pTab->zDb)==0
            && sqlite3_stricmp(pOther->zTab, pTab->zTab)==0 ){
@@ -2437,6 +2618,7 @@ static int upsertFailAction(
             || pTab->bUpdated;
       break;
   }
+  if( bAbort ) pTab->pMod->bNativeMsg = 1;
   return bAbort ? SQLITE_ERROR : rc;
 }
 
@@ -2462,8 +2644,22 @@ static int upsertDeferForeignKeys(UpsertTab *pTab, int eErr){
 }
 
 /*
-** Step pStmt, an inner write statement of pTab that is nPrep times
-** re-prepared, for one row.  Returns its result, with *pbAborted set if
+** True if SQLite expired pStmt: DDL on this connection, an ATTACH or a
+** DETACH happened since it last ran, and it will be prepared again.
+*/
+static int upsertExpired(sqlite3_stmt *pStmt){
+#ifndef SQLITE_OMIT_DEPRECATED
+  return sqlite3_expired(pStmt);
+#else
+  (void)pStmt;
+  return 0;
+#endif
+}
+
+/*
+** Step pStmt, an inner statement of pTab (a write statement that SQLite
+** re-prepared nPrep times, or the opener) once.  Returns its result, with
+** *pbAborted set if
 ** it rolled back its own statement journal (see upsertFailAction()).
 */
 static int upsertStep(
@@ -2476,8 +2672,8 @@ static int upsertStep(
   int iDepth = ++pMod->nDepth;
   int rc;
   pMod->iAbort = 0;
+  pMod->bNativeMsg = 0;
   pTab->nInner++;
-  pTab->bUpdated = 0;
   pTab->pStep = pStmt;
   pTab->nStepPrep = nPrep;
   pTab->bStale = 0;
@@ -2513,7 +2709,6 @@ static int upsertStep(
 static int upsertWriteRow(
   UpsertTab *pTab,
   int eKind,
-  const unsigned char *aNull,
   sqlite3_value **argv,
   sqlite_int64 *pRowid
 ){
@@ -2530,20 +2725,31 @@ static int upsertWriteRow(
   int rc = SQLITE_OK;
   int i;
 
-  if( pMod->nDepth>0
-   && pMod->nDepth>=sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, -1) ){
-    upsertError(pTab, UPSERT_ERR "too many levels of trigger recursion");
-    return SQLITE_ERROR;
-  }
   memcpy(a, pStats->a, sizeof(a));
   for(nTry=0; nTry<3; nTry++){
     UpsertWrite *pW = 0;
     sqlite3_stmt *pStmt;
+    const unsigned char *aNull = 0;
     int nPrep = 0;
+    if( pTab->bNullsKeep ){
+      /* Each try: a write nested in the last one used the buffer */
+      for(i=0; i<pTab->nCol; i++){
+        pTab->aNull[i] = (pTab->aFlag[i] & UPSERT_F_KEY)==0
+                      && sqlite3_value_type(argv[i+2])==SQLITE_NULL;
+      }
+      aNull = pTab->aNull;
+    }
     if( bOwn ){
       pStmt = upsertWriteStmt(pTab, eKind, aNull, &rc, &pTab->base.zErrMsg);
     }else{
       pW = upsertWriteFind(pTab, eKind, aNull, &rc);
+      if( pW && upsertExpired(pW->pStmt) ){
+        /* DDL on this connection expired it: follow the schema first */
+        int bNew = 0;
+        upsertRefresh(pTab, &bNew);
+        if( pTab->zUnusable ) return SQLITE_ERROR;
+        if( bNew ) pW = upsertWriteFind(pTab, eKind, aNull, &rc);
+      }
       pStmt = pW ? pW->pStmt : 0;
       if( pW ) nPrep = pW->nPrep;
     }
@@ -2555,11 +2761,13 @@ static int upsertWriteRow(
       /* Not upsertBind(): its one call, in the loop above, is inlined */
       sqlite3_bind_value(pStmt, pTab->nCol+2, argv[1]);
     }
+    pTab->bUpdated = 0;
     rc = upsertStep(pTab, pStmt, nPrep, &bAborted);
     if( rc!=SQLITE_OK ){
-      /* Before another statement runs and resets them */
+      /* Before another statement runs and resets them.  The extended
+      ** code is returned, for a write this one is nested in to see it */
       eErr = sqlite3_extended_errcode(db);
-      rc = upsertStmtError(pTab, rc);
+      rc = upsertStmtError(pTab, (rc&0xff)==(eErr&0xff) ? eErr : rc);
     }
     if( bOwn ){
       sqlite3_finalize(pStmt);
@@ -2574,8 +2782,7 @@ static int upsertWriteRow(
         continue;
       }
     }
-    if( rc==SQLITE_OK || pMod->nDepth>0
-     || !upsertDeferForeignKeys(pTab, eErr) ){
+    if( rc==SQLITE_OK || !upsertDeferForeignKeys(pTab, eErr) ){
       break;
     }
     memcpy(pStats->a, a, sizeof(a));
@@ -2607,17 +2814,24 @@ static int upsertWriteRow(
 */
 static int upsertRunOpener(UpsertTab *pTab){
   int rc = SQLITE_OK;
+  int bAborted;
   if( pTab->pOpener==0 ){
     pTab->pOpener = upsertOpenerStmt(pTab, &rc);
     if( rc ) return rc;
   }
-  pTab->nInner++;
-  sqlite3_step(pTab->pOpener);
-  rc = sqlite3_reset(pTab->pOpener);
-  pTab->nInner--;
+  rc = upsertStep(pTab, pTab->pOpener, 0, &bAborted);
   if( rc!=SQLITE_OK ) return upsertStmtError(pTab, rc);
-  pTab->bOpen = 0;
+  pTab->bOpenerDue = 0;
   return SQLITE_OK;
+}
+
+/*
+** The most inner statements that may run one inside another: see
+** UPSERT_MAX_DEPTH.
+*/
+static int upsertMaxDepth(sqlite3 *db){
+  int n = sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, -1);
+  return n<UPSERT_MAX_DEPTH ? n : UPSERT_MAX_DEPTH;
 }
 
 /*
@@ -2625,7 +2839,7 @@ static int upsertRunOpener(UpsertTab *pTab){
 ** its second: see the runaway guard above upsertUpdate().  Returns
 ** SQLITE_OK, or an error code with the table's error set.
 */
-static int upsertGuard(UpsertTab *pTab){
+static int upsertGuard(UpsertTab *pTab, int iDepth){
   int bReads = 0;
   int rc = upsertReadsBacking(pTab, &bReads);
   if( rc==SQLITE_OK && bReads ){
@@ -2634,7 +2848,7 @@ static int upsertGuard(UpsertTab *pTab){
         " select from the upsert_into table instead (SQLite then reads"
         " every row first) or copy the rows into a TEMP table first",
         pTab->zTab);
-    pTab->nRun = 0;
+    pTab->anRun[iDepth] = 0;
     rc = SQLITE_ERROR;
   }
   return rc;
@@ -2660,10 +2874,9 @@ static int upsertUpdate(
 ){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   sqlite3 *db = pTab->db;
-  const unsigned char *aNull = 0;
+  int iDepth = pTab->pMod->nDepth;  /* Inner statements running below */
   int eKind;
   int rc;
-  int i;
 
   if( argc==1 || sqlite3_value_type(argv[0])!=SQLITE_NULL ){
     upsertError(pTab, UPSERT_ERR "cannot %s rows of an upsert_into table:"
@@ -2671,16 +2884,23 @@ static int upsertUpdate(
         argc==1 ? "DELETE from" : "UPDATE", pTab->zTab);
     return SQLITE_ERROR;
   }
-  if( pTab->zMissing ){
-    upsertError(pTab, "%s", pTab->zMissing);
+  if( pTab->zUnusable ){
+    upsertError(pTab, "%s", pTab->zUnusable);
     return SQLITE_ERROR;
   }
   if( pTab->bShadow && upsertShadowLocked(pTab) ) return SQLITE_ERROR;
 
-  if( pTab->nRun>0 && sqlite3_total_changes64(db)!=pTab->nMark ){
-    pTab->nRun = 0;
+  if( iDepth>0 && iDepth>=upsertMaxDepth(db) ){
+    upsertError(pTab, UPSERT_ERR "too many levels of trigger recursion");
+    return SQLITE_ERROR;
   }
-  if( ++pTab->nRun==2 && (rc = upsertGuard(pTab))!=SQLITE_OK ) return rc;
+  if( pTab->anRun[iDepth]>0
+   && sqlite3_total_changes64(db)!=pTab->anMark[iDepth] ){
+    pTab->anRun[iDepth] = 0;
+  }
+  if( ++pTab->anRun[iDepth]==2 && (rc = upsertGuard(pTab, iDepth)) ){
+    return rc;
+  }
 
   switch( sqlite3_vtab_on_conflict(db) ){
     case SQLITE_IGNORE:   eKind = UPSERT_W_IGNORE;   break;
@@ -2702,17 +2922,14 @@ static int upsertUpdate(
     }
     eKind |= UPSERT_W_ROWID;
   }
-  if( pTab->bNullsKeep ){
-    for(i=0; i<pTab->nCol; i++){
-      pTab->aNull[i] = (pTab->aFlag[i] & UPSERT_F_KEY)==0
-                    && sqlite3_value_type(argv[i+2])==SQLITE_NULL;
-    }
-    aNull = pTab->aNull;
-  }
-  if( pTab->bOpen && (rc = upsertRunOpener(pTab))!=SQLITE_OK ) return rc;
-  rc = upsertWriteRow(pTab, eKind, aNull, argv, pRowid);
+  if( pTab->bOpenerDue && (rc = upsertRunOpener(pTab))!=SQLITE_OK ) return rc;
+  /* Held, so that a trigger cannot drop the table under its write: the
+  ** DROP fails with "database table is locked", as natively */
+  pTab->base.nRef++;
+  rc = upsertWriteRow(pTab, eKind, argv, pRowid);
+  pTab->base.nRef--;
   if( rc==SQLITE_OK || rc==SQLITE_CONSTRAINT ){
-    pTab->nMark = sqlite3_total_changes64(db);
+    pTab->anMark[iDepth] = sqlite3_total_changes64(db);
   }
   return rc;
 }
@@ -2729,7 +2946,7 @@ static void upsertSnapClear(UpsertStats *p, int iFrom){
 }
 static int upsertBegin(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
-  pTab->nRun = 0;
+  pTab->anRun[0] = 0;
   if( pTab->pStats->bTxn ) return SQLITE_OK;  /* Shared: see UpsertStats */
   pTab->pStats->bTxn = 1;
   memcpy(pTab->pStats->aTxn, pTab->pStats->a, sizeof(pTab->pStats->a));
@@ -2737,12 +2954,12 @@ static int upsertBegin(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 static int upsertSync(sqlite3_vtab *pVtab){
-  ((UpsertTab*)pVtab)->nRun = 0;
+  ((UpsertTab*)pVtab)->anRun[0] = 0;
   return SQLITE_OK;
 }
 static int upsertCommit(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
-  pTab->nRun = 0;
+  pTab->anRun[0] = 0;
   pTab->pStats->bTxn = 0;
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
@@ -2750,7 +2967,7 @@ static int upsertCommit(sqlite3_vtab *pVtab){
 static int upsertRollback(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->pMod->nRollback++;
-  pTab->nRun = 0;
+  pTab->anRun[0] = 0;
   pTab->pStats->bTxn = 0;
   memcpy(pTab->pStats->a, pTab->pStats->aTxn, sizeof(pTab->pStats->a));
   upsertSnapClear(pTab->pStats, 0);
@@ -2760,8 +2977,8 @@ static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   UpsertStats *p = pTab->pStats;
   if( pTab->nInner || iSavepoint<0 ) return SQLITE_OK;
-  pTab->nRun = 0;
-  pTab->bOpen = 1;
+  pTab->anRun[0] = 0;
+  pTab->bOpenerDue = 1;
   if( iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
     /* Taken already, by a table that shares the counts */
     return SQLITE_OK;
@@ -2788,7 +3005,7 @@ static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
 static int upsertRelease(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   if( pTab->nInner ) return SQLITE_OK;
-  pTab->nRun = 0;
+  pTab->anRun[0] = 0;
   upsertSnapClear(pTab->pStats, iSavepoint);
   return SQLITE_OK;
 }
@@ -2799,7 +3016,7 @@ static int upsertRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   ** upsertFailAction() */
   if( pTab->pMod->nDepth ) pTab->pMod->iAbort = pTab->pMod->nDepth;
   if( pTab->nInner ) return SQLITE_OK;
-  pTab->nRun = 0;
+  pTab->anRun[0] = 0;
   /* SQLite passes -1 for the outermost level */
   if( iSavepoint>=0 && iSavepoint<p->nSnap && p->aSnap[iSavepoint].bValid ){
     memcpy(p->a, p->aSnap[iSavepoint].a, sizeof(p->a));
@@ -2877,7 +3094,6 @@ static void upsertStatsFunc(
   UpsertModule *pMod = (UpsertModule*)sqlite3_user_data(ctx);
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *zArg = (const char*)sqlite3_value_text(argv[0]);
-  const char *z = zArg;
   char *zA = 0, *zB = 0;
   UpsertStats *p = 0;
   int rc = SQLITE_OK;
@@ -2894,11 +3110,7 @@ static void upsertStatsFunc(
     }
     bReset = 1;
   }
-  if( z ){
-    zA = upsertIdent(&rc, &z, ".");
-    if( rc==SQLITE_OK && *z=='.' ){ z++; zB = upsertIdent(&rc, &z, "."); }
-    if( rc==SQLITE_OK && *z ) rc = SQLITE_ERROR;
-  }
+  if( zArg ) rc = upsertSplitName(zArg, &zA, &zB);
   if( rc==SQLITE_OK && zA ){
     const char *zSchema = zB ? zA : 0;
     const char *zName = zB ? zB : zA;
