@@ -200,6 +200,9 @@ struct UpsertTab {
   sqlite3_stmt *apScan[2];   /* Idle read statements, UPSERT_PLAN_* */
   int nInner;                /* Inner statements of this table running */
   int bOpenerDue;                 /* Run pOpener before the next row */
+  int bNoCache;              /* Inner statements hold upsert_into tables:
+                             ** one is prepared for each row, not cached,
+                             ** see upsertHoldsUpsert() */
   sqlite3_stmt *pOpener;     /* See upsertOpenerStmt() */
   int bUpdated;              /* Set by upsert_into_count() in a step */
   /* The runaway guard, for the statements at each depth of inner
@@ -1049,6 +1052,7 @@ static sqlite3_stmt *upsertWriteStmt(UpsertTab*, int, const unsigned char*,
                                      int*, char**);
 static int upsertRefresh(UpsertTab*, int*);
 static int upsertExpired(sqlite3_stmt*);
+static sqlite3_stmt *upsertExplainStmt(sqlite3*, const char*, int*);
 
 /*
 ** What upsertConfigure() has chosen so far: columns as indexes into the
@@ -2293,6 +2297,39 @@ static int upsertRefresh(UpsertTab *pTab, int *pbNew){
 }
 
 /*
+** Set *pbHolds if pStmt, an inner statement of pTab, writes or reads an
+** upsert_into table (this one or another), in a trigger on the backing
+** table.  Such a statement holds that table (SQLite locks every virtual
+** table a statement uses) and must not stay cached: a table is
+** disconnected only once no statement holds it, and it finalizes its
+** cached statements only when it is disconnected, so a cached statement
+** holding its own table, or tables holding each other so, would never be
+** finalized, and the connection could not be closed.  Returns SQLITE_OK
+** or an error code.
+*/
+static int upsertHoldsUpsert(UpsertTab *pTab, sqlite3_stmt *pStmt,
+                             int *pbHolds){
+  int rc = SQLITE_OK;
+  const char *zSql = sqlite3_sql(pStmt);
+  sqlite3_stmt *pExplain;
+  *pbHolds = 0;
+  if( zSql==0 ) return SQLITE_NOMEM;
+  pExplain = upsertExplainStmt(pTab->db, zSql, &rc);
+  while( rc==SQLITE_OK && !*pbHolds && sqlite3_step(pExplain)==SQLITE_ROW ){
+    const char *zP4 = (const char*)sqlite3_column_text(pExplain, 5);
+    UpsertTab *p;
+    if( zP4==0 || strncmp(zP4, "vtab:", 5)!=0 ) continue;
+    for(p=pTab->pMod->pList; p && strcmp(zP4, p->zPtr); p=p->pNext){}
+    if( p || strcmp(zP4, pTab->zPtr)==0 ) *pbHolds = 1;
+  }
+  if( pExplain ){
+    int rc2 = sqlite3_finalize(pExplain);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
+}
+
+/*
 ** Return the cached write statement of kind eKind for the NULL pattern
 ** aNull (NULL without nulls=keep), preparing it if it is not cached.
 ** Returns NULL with *pRc set on error.
@@ -2305,6 +2342,7 @@ static UpsertWrite *upsertWriteFind(
 ){
   UpsertWrite *pW;
   int bNew = 0;
+  int bHolds = 0;
   int i;
   for(i=0; i<pTab->nWrite; i++){
     pW = &pTab->aWrite[i];
@@ -2333,6 +2371,13 @@ static UpsertWrite *upsertWriteFind(
   }
   pW->eKind = eKind;
   pW->pStmt = upsertWriteStmt(pTab, eKind, aNull, pRc, &pTab->base.zErrMsg);
+  if( pW->pStmt && (*pRc = upsertHoldsUpsert(pTab, pW->pStmt, &bHolds))==0
+   && bHolds ){
+    /* Not cached: see bNoCache */
+    pTab->bNoCache = 1;
+    sqlite3_finalize(pW->pStmt);
+    pW->pStmt = 0;
+  }
   if( pW->pStmt==0 ){
     sqlite3_free(pW->aNull);
     pW->aNull = 0;
@@ -2731,6 +2776,7 @@ static int upsertWriteRow(
     sqlite3_stmt *pStmt;
     const unsigned char *aNull = 0;
     int nPrep = 0;
+    rc = SQLITE_OK;
     if( pTab->bNullsKeep ){
       /* Each try: a write nested in the last one used the buffer */
       for(i=0; i<pTab->nCol; i++){
@@ -2739,9 +2785,7 @@ static int upsertWriteRow(
       }
       aNull = pTab->aNull;
     }
-    if( bOwn ){
-      pStmt = upsertWriteStmt(pTab, eKind, aNull, &rc, &pTab->base.zErrMsg);
-    }else{
+    if( !bOwn && !pTab->bNoCache ){
       pW = upsertWriteFind(pTab, eKind, aNull, &rc);
       if( pW && upsertExpired(pW->pStmt) ){
         /* DDL on this connection expired it: follow the schema first */
@@ -2750,10 +2794,16 @@ static int upsertWriteRow(
         if( pTab->zUnusable ) return SQLITE_ERROR;
         if( bNew ) pW = upsertWriteFind(pTab, eKind, aNull, &rc);
       }
-      pStmt = pW ? pW->pStmt : 0;
-      if( pW ) nPrep = pW->nPrep;
+      if( rc ) return rc;
     }
-    if( pStmt==0 ) return rc;
+    if( pW ){
+      pStmt = pW->pStmt;
+      nPrep = pW->nPrep;
+    }else{
+      /* A statement for this row alone: see above, and bNoCache */
+      pStmt = upsertWriteStmt(pTab, eKind, aNull, &rc, &pTab->base.zErrMsg);
+      if( pStmt==0 ) return rc;
+    }
     for(i=0; i<pTab->nCol; i++){
       upsertBind(pStmt, i+1, argv[i+2], pTab->eEnc);
     }
@@ -2769,7 +2819,7 @@ static int upsertWriteRow(
       eErr = sqlite3_extended_errcode(db);
       rc = upsertStmtError(pTab, (rc&0xff)==(eErr&0xff) ? eErr : rc);
     }
-    if( bOwn ){
+    if( pW==0 ){
       sqlite3_finalize(pStmt);
     }else if( nPrep!=(i = sqlite3_stmt_status(pStmt,
                                               SQLITE_STMTSTATUS_REPREPARE, 0)) ){
@@ -2815,11 +2865,18 @@ static int upsertWriteRow(
 static int upsertRunOpener(UpsertTab *pTab){
   int rc = SQLITE_OK;
   int bAborted;
+  int bHolds = 0;
   if( pTab->pOpener==0 ){
     pTab->pOpener = upsertOpenerStmt(pTab, &rc);
+    if( rc==SQLITE_OK ) rc = upsertHoldsUpsert(pTab, pTab->pOpener, &bHolds);
     if( rc ) return rc;
   }
   rc = upsertStep(pTab, pTab->pOpener, 0, &bAborted);
+  if( bHolds ){
+    /* Its UPDATE triggers write an upsert_into table: not cached */
+    sqlite3_finalize(pTab->pOpener);
+    pTab->pOpener = 0;
+  }
   if( rc!=SQLITE_OK ) return upsertStmtError(pTab, rc);
   pTab->bOpenerDue = 0;
   return SQLITE_OK;
