@@ -5,8 +5,8 @@
 #   make demo       build, then a short demo in the sqlite3 shell
 #   make test-clients  the C, SQLAlchemy and better-sqlite3 client recipes
 #   make crash      the crash and concurrency tests alone (also in make test)
-#   make bench      build, then tool/bench (BENCH_FLAGS=-q for a quick run)
-#   make bench-python  tool/seed_bench.py: SQLAlchemy methods vs upsert_into
+#   make bench      build, then dist/bench (BENCH_FLAGS=-q for a quick run)
+#   make bench-python  tool/bench/seed_bench.py: SQLAlchemy methods vs upsert_into
 #   make install    dist/upsert.$(SUFFIX) into $(PREFIX)/lib, sqlite-upsert
 #                   into $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for staging)
 #   make clean
@@ -62,24 +62,24 @@ dist/concchild: test/concchild.c
 	$(CC) $(CFLAGS) $(WARN) test/concchild.c -lsqlite3 -o $@
 
 # The C client recipe: the extension compiled into a program that
-# bulk-upserts and prints its counts (tool/embed_example.c).
-dist/embed_example: tool/embed_example.c ext/upsert.c
+# bulk-upserts and prints its counts (tool/examples/embed_example.c).
+dist/embed_example: tool/examples/embed_example.c ext/upsert.c
 	@mkdir -p dist
-	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/embed_example.c ext/upsert.c \
-	  -lsqlite3 -o $@
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/examples/embed_example.c \
+	  ext/upsert.c -lsqlite3 -o $@
 
 # The same, demanding a SQLite newer than any: its open must fail clearly.
-dist/future/embed_example: tool/embed_example.c ext/upsert.c
+dist/future/embed_example: tool/examples/embed_example.c ext/upsert.c
 	@mkdir -p dist/future
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -DUPSERT_MIN_VERSION=99000000 \
-	  tool/embed_example.c ext/upsert.c -lsqlite3 -o $@
+	  tool/examples/embed_example.c ext/upsert.c -lsqlite3 -o $@
 
 # The command-line tool (issue 6): the extension compiled in; CSV and TSV
 # are read with libcsv (Debian's libcsv-dev).
-dist/sqlite-upsert: tool/sqlite-upsert.c ext/upsert.c
+dist/sqlite-upsert: tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c
 	@mkdir -p dist
-	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/sqlite-upsert.c ext/upsert.c \
-	  -lsqlite3 -lcsv -o $@
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/sqlite-upsert/sqlite-upsert.c \
+	  ext/upsert.c -lsqlite3 -lcsv -o $@
 
 deps:
 	@sh tool/deps.sh
@@ -90,7 +90,7 @@ deps-clients:
 # Client recipes: C embedded, Python with SQLAlchemy, Node.js with
 # better-sqlite3 (npm-installed into test/clients/node on first use).
 test-clients: deps-clients $(EXT) dist/embed_example dist/future/embed_example
-	sh tool/test-clients.sh
+	sh tool/scripts/test-clients.sh
 
 test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) dist/oom \
       dist/sqlite-upsert
@@ -112,11 +112,11 @@ dist/asan/upsert.$(SUFFIX): ext/upsert.c
 	@mkdir -p dist/asan
 	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined $(WARN) -fPIC $(SHARED) ext/upsert.c -o $@
-dist/asan/sqlite-upsert: tool/sqlite-upsert.c ext/upsert.c
+dist/asan/sqlite-upsert: tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c
 	@mkdir -p dist/asan
 	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined $(WARN) -DSQLITE_CORE \
-	  tool/sqlite-upsert.c ext/upsert.c -lsqlite3 -lcsv -o $@
+	  tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c -lsqlite3 -lcsv -o $@
 
 asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
       dist/asan/sqlite-upsert
@@ -131,41 +131,42 @@ asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/e
 # lost (Tcl keeps memory "possibly lost" by design).
 valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
       dist/sqlite-upsert
-	UPSERT_CLI=$(CURDIR)/tool/valgrind-cli.sh \
+	UPSERT_CLI=$(CURDIR)/tool/scripts/valgrind-cli.sh \
 	valgrind --quiet --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  --trace-children=no $(TCLSH) test/all.tcl
 
-# Bulk-upsert methods side by side (tool/bench.c; flags: dist/bench -h).
-dist/bench: tool/bench.c
+# Bulk-upsert methods side by side (tool/bench/bench.c; flags:
+# dist/bench -h).
+dist/bench: tool/bench/bench.c
 	@mkdir -p dist
-	$(CC) $(CFLAGS) $(WARN) tool/bench.c -lsqlite3 -o $@
+	$(CC) $(CFLAGS) $(WARN) tool/bench/bench.c -lsqlite3 -o $@
 
 BENCH_FLAGS ?=
 bench: $(EXT) dist/bench
 	dist/bench $(BENCH_FLAGS)
-	/usr/bin/python3 tool/seed_bench.py $(SEED_BENCH_FLAGS)
+	/usr/bin/python3 tool/bench/seed_bench.py $(SEED_BENCH_FLAGS)
 
 # From Python: SQLAlchemy's bulk-upsert answers, a native executemany and
 # upsert_into (Debian's python3 and python3-sqlalchemy: tool/deps.sh clients).
 SEED_BENCH_FLAGS ?=
 bench-python: $(EXT)
-	/usr/bin/python3 tool/seed_bench.py $(SEED_BENCH_FLAGS)
+	/usr/bin/python3 tool/bench/seed_bench.py $(SEED_BENCH_FLAGS)
 
 # sqlite-upsert against the sqlite3 shell's .import into an upsert_into
 # table and sqlite-utils upsert, on a generated 1M-row CSV
-# (tool/bench-cli.sh; installs Debian's sqlite-utils as root).
+# (tool/bench/bench-cli.sh; installs Debian's sqlite-utils as root).
 .PHONY: bench-cli
 bench-cli: $(EXT) dist/sqlite-upsert
-	sh tool/bench-cli.sh
+	sh tool/bench/bench-cli.sh
 bench: bench-cli
 
 # Instructions per method under callgrind (needs valgrind).
 bench-callgrind: $(EXT) dist/bench
-	sh tool/bench-callgrind.sh
+	sh tool/bench/bench-callgrind.sh
 
 demo: deps $(EXT)
-	$(SQLITE3) :memory: < tool/demo.sql
+	$(SQLITE3) :memory: < tool/examples/demo.sql
 
 clean:
 	rm -rf dist
@@ -200,9 +201,9 @@ oom: deps dist/oom
 # equivalent hand-written native statements, and compares.  `make fuzz`
 # runs each for FUZZ_SECONDS (60) on dist/fuzz/NAME/, a corpus seeded from
 # test/fuzz/NAME/ (never written); `make fuzz-ci` runs each for 20 seconds.
-# A finding stops the run and leaves its input in dist/fuzz/ (tool/fuzz.sh
-# prints how to replay it).  Needs clang and libclang-rt-14-dev, which
-# `tool/deps.sh fuzz` installs.
+# A finding stops the run and leaves its input in dist/fuzz/
+# (tool/scripts/fuzz.sh prints how to replay it).  Needs clang and
+# libclang-rt-14-dev, which `tool/deps.sh fuzz` installs.
 .PHONY: fuzz fuzz-ci deps-fuzz
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 60
@@ -223,9 +224,9 @@ deps-fuzz: deps
 	@sh tool/deps.sh fuzz
 
 fuzz: deps-fuzz $(FUZZERS)
-	sh tool/fuzz.sh create $(FUZZ_SECONDS)
-	sh tool/fuzz.sh diff $(FUZZ_SECONDS)
+	sh tool/scripts/fuzz.sh create $(FUZZ_SECONDS)
+	sh tool/scripts/fuzz.sh diff $(FUZZ_SECONDS)
 
 fuzz-ci: deps-fuzz $(FUZZERS)
-	sh tool/fuzz.sh create 20
-	sh tool/fuzz.sh diff 20
+	sh tool/scripts/fuzz.sh create 20
+	sh tool/scripts/fuzz.sh diff 20

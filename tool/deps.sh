@@ -4,7 +4,7 @@
 # exact command and fails.  `tool/deps.sh clients` adds what
 # `make test-clients` needs: SQLAlchemy for Debian's python3, and g++ for
 # building better-sqlite3 (Node.js itself is the machine's: see
-# tool/test-clients.sh).  `tool/deps.sh fuzz` adds clang and its
+# tool/scripts/test-clients.sh).  `tool/deps.sh fuzz` adds clang and its
 # libFuzzer runtime for `make fuzz`.
 need=""
 pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3 libcsv-dev"

@@ -9,7 +9,7 @@
 **
 ** Build (make dist/sqlite-upsert):
 **
-**   cc -O2 -DSQLITE_CORE tool/sqlite-upsert.c ext/upsert.c \
+**   cc -O2 -DSQLITE_CORE tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c \
 **      -lsqlite3 -lcsv -o sqlite-upsert
 **
 ** How it works.  The input's columns (the CSV header, or the keys of the
