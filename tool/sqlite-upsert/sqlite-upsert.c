@@ -547,22 +547,38 @@ static const char *cliColType(Cli *p, int mSeen){
 ** Setup: the table (checked, or created), the virtual table, the INSERT.
 */
 
+/*
+** The names of a comma-separated list (--key a,b), one per call.  *pz is
+** where the next name starts, or NULL after the last.  Returns 0 if
+** there is none left; else points *pzName at it, sets *pnName to its
+** length (it is not nul-terminated, and may be empty: "a,,b") and moves
+** *pz past it and its comma.
+*/
+static int cliListNext(const char **pz, const char **pzName, int *pnName){
+  const char *zEnd;
+  if( *pz==0 ) return 0;
+  zEnd = strchr(*pz, ',');
+  *pzName = *pz;
+  *pnName = zEnd ? (int)(zEnd-*pz) : (int)strlen(*pz);
+  *pz = zEnd ? zEnd+1 : 0;
+  return 1;
+}
+
 /* Append the comma-separated names of zList to pStr as "(\"a\",\"b\")".
 ** An empty name is an error naming zFlag.  0 on success. */
 static int cliAppendList(Cli *p, sqlite3_str *pStr, const char *zFlag,
                          const char *zList){
-  const char *z = zList;
+  const char *z = zList[0] ? zList : 0;   /* --update '' gives "()" */
+  const char *zName;
+  int n;
   sqlite3_str_appendchar(pStr, 1, '(');
-  while( *zList ){
-    const char *zEnd = strchr(z, ',');
-    int n = zEnd ? (int)(zEnd-z) : (int)strlen(z);
+  while( cliListNext(&z, &zName, &n) ){
     if( n==0 ){
       cliError(p, "--%s: an empty column name in '%s'", zFlag, zList);
       return 1;
     }
-    sqlite3_str_appendf(pStr, "%s\"%.*w\"", z==zList ? "" : ",", n, z);
-    if( zEnd==0 ) break;
-    z = zEnd+1;
+    sqlite3_str_appendf(pStr, "%s\"%.*w\"", zName==zList ? "" : ",", n,
+                        zName);
   }
   sqlite3_str_appendchar(pStr, 1, ')');
   return 0;
@@ -570,12 +586,11 @@ static int cliAppendList(Cli *p, sqlite3_str *pStr, const char *zFlag,
 
 /* 1 if zName is one of the comma-separated names of zList. */
 static int cliInList(const char *zList, const char *zName){
-  size_t nName = strlen(zName);
-  while( zList ){
-    const char *zEnd = strchr(zList, ',');
-    size_t n = zEnd ? (size_t)(zEnd-zList) : strlen(zList);
-    if( n==nName && sqlite3_strnicmp(zList, zName, (int)n)==0 ) return 1;
-    zList = zEnd ? zEnd+1 : 0;
+  int nName = (int)strlen(zName);
+  const char *zItem;
+  int n;
+  while( cliListNext(&zList, &zItem, &n) ){
+    if( n==nName && sqlite3_strnicmp(zItem, zName, n)==0 ) return 1;
   }
   return 0;
 }
@@ -585,25 +600,23 @@ static int cliInList(const char *zList, const char *zName){
 static void cliCreateTable(Cli *p){
   sqlite3_str *pStr;
   char *zSql;
-  const char *z;
-  int i;
+  const char *z, *zItem;
+  int i, n;
   if( p->zKey==0 || p->zKey[0]==0 ){
     cliError(p, "no such table: '%s' (--create needs --key to create it)",
              p->zTable);
     return;
   }
   /* Every key column must be a column of the input. */
-  for(z=p->zKey; z; ){
-    const char *zEnd = strchr(z, ',');
-    int n = zEnd ? (int)(zEnd-z) : (int)strlen(z);
-    char *zName = sqlite3_mprintf("%.*s", n, z);
+  z = p->zKey;
+  while( cliListNext(&z, &zItem, &n) ){
+    char *zName = sqlite3_mprintf("%.*s", n, zItem);
     if( zName==0 ){ cliNomem(p); return; }
     if( n==0 || cliColFind(p, zName, -1)<0 ){
       cliError(p, "--key: '%s' is not a column of %s", zName, p->zName);
     }
     sqlite3_free(zName);
     if( p->rc ) return;
-    z = zEnd ? zEnd+1 : 0;
   }
   pStr = sqlite3_str_new(p->db);
   sqlite3_str_appendf(pStr, "CREATE TABLE \"%w\"(", p->zTable);
@@ -668,6 +681,9 @@ static void cliCheckColumns(Cli *p){
 ** the virtual table over it and prepare the INSERT.
 */
 static void cliSetup(Cli *p){
+  const struct { const char *zFlag; const char *zList; } aList[] = {
+    { "key", p->zKey }, { "update", p->zUpdate }, { "keep", p->zKeep },
+  };                          /* the options that take a list of columns */
   sqlite3_str *pStr;
   char *zSql;
   int i;
@@ -704,17 +720,10 @@ static void cliSetup(Cli *p){
     sqlite3_str_appendf(pStr, "%s\"%w\"", i ? "," : "", p->aCol[i].zName);
   }
   sqlite3_str_appendall(pStr, ")");
-  if( p->zKey ){
-    sqlite3_str_appendall(pStr, ", key=");
-    if( cliAppendList(p, pStr, "key", p->zKey) ) goto done;
-  }
-  if( p->zUpdate ){
-    sqlite3_str_appendall(pStr, ", update=");
-    if( cliAppendList(p, pStr, "update", p->zUpdate) ) goto done;
-  }
-  if( p->zKeep ){
-    sqlite3_str_appendall(pStr, ", keep=");
-    if( cliAppendList(p, pStr, "keep", p->zKeep) ) goto done;
+  for(i=0; i<(int)(sizeof(aList)/sizeof(aList[0])); i++){
+    if( aList[i].zList==0 ) continue;
+    sqlite3_str_appendf(pStr, ", %s=", aList[i].zFlag);
+    if( cliAppendList(p, pStr, aList[i].zFlag, aList[i].zList) ) goto done;
   }
   if( p->zNulls ) sqlite3_str_appendf(pStr, ", nulls=%s", p->zNulls);
   sqlite3_str_appendall(pStr, ")");
@@ -741,12 +750,12 @@ done:
 ** Writing rows, batches, progress
 */
 
-/* Show progress on standard error, if it is a terminal and the run has
-** lasted a while.  iPart/nPart is how far through the input it is (nPart
-** 0: unknown). */
+/* Called after each row written.  Every 4096 rows, show progress on
+** standard error, if it is a terminal and the run has lasted a while.
+** iPart/nPart is how far through the input it is (nPart 0: unknown). */
 static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
   double t;
-  if( !p->bTty ) return;
+  if( (p->nRow & 0xfff)!=0 || !p->bTty ) return;
   t = cliNow();
   if( t<p->tNext ) return;
   p->tNext = t + PROGRESS_EVERY;
@@ -891,6 +900,12 @@ static size_t cliRead(Cli *p, char *a, size_t n){
   return nGot;
 }
 
+/* Bytes of a UTF-8 byte order mark at the start of z, n bytes: 3, or 0
+** if it has none.  Every format skips one. */
+static size_t cliBomSize(const char *z, size_t n){
+  return n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ? 3 : 0;
+}
+
 /* ---------------------------------------------------------------------
 ** CSV and TSV, with libcsv
 */
@@ -972,7 +987,7 @@ static void cliCsvRecord(int c, void *pArg){
       }
     }else{
       cliWriteRow(p);
-      if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nIn, p->szIn);
+      cliProgress(p, p->nIn, p->szIn);
     }
   }
   p->nVal = 0;
@@ -1041,7 +1056,7 @@ static void cliCsvRun(Cli *p, int bInfer){
     if( n==0 || p->rc ) break;
     if( bFirst ){
       bFirst = 0;
-      if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) z += 3;
+      z += cliBomSize(z, n);
     }
     zLf = memchr(z, '\n', (size_t)(zEnd-z));
     zCr = memchr(z, '\r', (size_t)(zEnd-z));
@@ -1267,7 +1282,7 @@ static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   }
   if( p->rc==0 && !p->bInfer ){
     cliWriteRow(p);
-    if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nIn, p->szIn);
+    cliProgress(p, p->nIn, p->szIn);
   }
 }
 
@@ -1303,7 +1318,7 @@ static void cliJsonlRun(Cli *p, int bInfer){
     p->nIn += (sqlite3_int64)n;
     if( bFirst ){
       bFirst = 0;
-      if( n>=3 && memcmp(p->aChunk, "\xEF\xBB\xBF", 3)==0 ) iStart = 3;
+      iStart = cliBomSize(p->aChunk, n);
     }
     n += nHave;
     for(i=iStart; i<n && p->rc==0; i++){
@@ -1323,7 +1338,7 @@ static void cliJsonlRun(Cli *p, int bInfer){
 /* Read the whole input into a buffer (malloc'd, *pn bytes, with a
 ** nul after them), without a leading BOM.  NULL on error. */
 static char *cliReadAll(Cli *p, size_t *pn){
-  size_t nAlloc = CHUNK, n = 0;
+  size_t nAlloc = CHUNK, n = 0, nBom;
   char *z = malloc(nAlloc);
   while( z ){
     size_t nGot;
@@ -1343,9 +1358,10 @@ static char *cliReadAll(Cli *p, size_t *pn){
   }
   if( z==0 ){ cliNomem(p); return 0; }
   z[n] = 0;
-  if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ){
-    memmove(z, z+3, n-3+1);
-    n -= 3;
+  nBom = cliBomSize(z, n);
+  if( nBom ){
+    memmove(z, z+nBom, n-nBom+1);
+    n -= nBom;
   }
   *pn = n;
   return z;
@@ -1421,7 +1437,7 @@ static void cliJsonRun(Cli *p){
       if( bPending ){
         cliWriteRow(p);
         if( p->rc ) break;
-        if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nRow, nElem);
+        cliProgress(p, p->nRow, nElem);
       }
       p->iElem = iPrev = iElem;
       cliRowClear(p, p->nCol);
