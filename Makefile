@@ -1,21 +1,46 @@
 # upsert_into: a SQLite loadable extension.  See README.md.
 #
-#   make            build dist/upsert.$(SUFFIX)
-#   make test       build, then run every test/*.test
-#   make demo       build, then a short demo in the sqlite3 shell
-#   make test-clients  the C, SQLAlchemy and better-sqlite3 client recipes
-#   make crash      the crash and concurrency tests alone (also in make test)
-#   make bench      build, then dist/bench (BENCH_FLAGS=-q for a quick run)
-#   make bench-python  tool/bench/seed_bench.py: SQLAlchemy methods vs upsert_into
-#   make install    dist/upsert.$(SUFFIX) into $(PREFIX)/lib, sqlite-upsert
-#                   into $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for staging)
-#   make clean
+#   make, make all   dist/upsert.$(SUFFIX) and dist/sqlite-upsert
+#   make test        build, then every test/*.test and dist/oom
+#   make demo        build, then a short demo in the sqlite3 shell
+#   make install     the extension into $(PREFIX)/lib, sqlite-upsert into
+#                    $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for staging)
+#   make uninstall   remove what make install put there
+#   make bench       bench-cli, then dist/bench and bench-python
+#   make bench-python    SQLAlchemy's bulk upserts against upsert_into
+#   make bench-cli       sqlite-upsert against .import and sqlite-utils
+#   make bench-callgrind instructions per method of dist/bench (valgrind)
+#   make asan        the suite under AddressSanitizer and UBSan
+#   make valgrind    the suite under valgrind memcheck
+#   make fuzz        each libFuzzer target for FUZZ_SECONDS (60)
+#   make fuzz-ci     each libFuzzer target for 20 seconds
+#   make oom         dist/oom alone: every allocation failed in turn
+#   make crash       the crash and concurrency tests alone, verbose
+#   make test-clients    the C, SQLAlchemy and better-sqlite3 recipes
+#   make clean       remove dist/
+#   make deps        the Debian packages that build and test need
+#                    (tool/deps.sh)
+#   make deps-clients    and those of make test-clients
+#   make deps-fuzz       and those of make fuzz
+#
+# Variables: CC, CFLAGS, TCLSH, SQLITE3, PREFIX, DESTDIR,
+# BENCH_FLAGS (dist/bench -h; -q is a quick run), SEED_BENCH_FLAGS,
+# FUZZ_CC, FUZZ_CFLAGS, FUZZ_SECONDS.  CI runs make with
+# --warn-undefined-variables, which must print nothing.
 
-CC      ?= cc
-CFLAGS  ?= -g -O2
-WARN    := -std=c99 -Wall -Wextra -Wno-unused-parameter
-TCLSH   ?= tclsh
-SQLITE3 ?= sqlite3
+CC       ?= cc
+CFLAGS   ?= -g -O2
+WARN     := -std=c99 -Wall -Wextra -Wno-unused-parameter
+TCLSH    ?= tclsh
+SQLITE3  ?= sqlite3
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BENCH_FLAGS      ?=
+SEED_BENCH_FLAGS ?=
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  ?= -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 UNAME := $(shell uname -s)
 ifeq ($(UNAME),Darwin)
@@ -31,7 +56,9 @@ endif
 
 EXT := dist/upsert.$(SUFFIX)
 
-.PHONY: all test demo deps clean asan valgrind crash bench bench-python bench-callgrind test-clients deps-clients install uninstall
+.PHONY: all test demo install uninstall bench bench-python bench-cli \
+  bench-callgrind asan valgrind fuzz fuzz-ci oom crash test-clients clean \
+  deps deps-clients deps-fuzz
 
 all: $(EXT) dist/sqlite-upsert
 
@@ -54,6 +81,8 @@ dist/embed: test/embed.c ext/upsert.c
 # Child processes of test/crash.test and test/conc.test (crash safety and
 # concurrency, issue 5): system libsqlite3, the extension loaded at run time.
 HELPERS := dist/crashchild dist/concchild
+# What test/*.test runs besides the extension under test.
+SUITE := dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS)
 dist/crashchild: test/crashchild.c
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) test/crashchild.c -lsqlite3 -o $@
@@ -81,6 +110,8 @@ dist/sqlite-upsert: tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/sqlite-upsert/sqlite-upsert.c \
 	  ext/upsert.c -lsqlite3 -lcsv -o $@
 
+# The Debian packages (tool/deps.sh installs what is missing as root, or
+# prints the apt-get command and fails).
 deps:
 	@sh tool/deps.sh
 
@@ -92,8 +123,7 @@ deps-clients:
 test-clients: deps-clients $(EXT) dist/embed_example dist/future/embed_example
 	sh tool/scripts/test-clients.sh
 
-test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) dist/oom \
-      dist/sqlite-upsert
+test: deps $(EXT) $(SUITE) dist/sqlite-upsert dist/oom
 	$(TCLSH) test/all.tcl
 	dist/oom
 
@@ -108,18 +138,17 @@ crash: deps $(EXT) $(HELPERS)
 # silences Tcl's own, which it frees at exit by design).
 ASAN_LIB := $(shell $(CC) -print-file-name=libasan.so)
 UBSAN_LIB := $(shell $(CC) -print-file-name=libubsan.so)
+ASAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=undefined
 dist/asan/upsert.$(SUFFIX): ext/upsert.c
 	@mkdir -p dist/asan
-	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	  -fno-sanitize-recover=undefined $(WARN) -fPIC $(SHARED) ext/upsert.c -o $@
+	$(CC) $(ASAN_CFLAGS) $(WARN) -fPIC $(SHARED) ext/upsert.c -o $@
 dist/asan/sqlite-upsert: tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c
 	@mkdir -p dist/asan
-	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	  -fno-sanitize-recover=undefined $(WARN) -DSQLITE_CORE \
+	$(CC) $(ASAN_CFLAGS) $(WARN) -DSQLITE_CORE \
 	  tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c -lsqlite3 -lcsv -o $@
 
-asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
-      dist/asan/sqlite-upsert
+asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) $(SUITE) dist/asan/sqlite-upsert
 	LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	UPSERT_CLI=$(CURDIR)/dist/asan/sqlite-upsert \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -129,8 +158,7 @@ asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/e
 
 # The suite under valgrind memcheck: no error, and no leak definitely
 # lost (Tcl keeps memory "possibly lost" by design).
-valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
-      dist/sqlite-upsert
+valgrind: deps $(EXT) $(SUITE) dist/sqlite-upsert
 	UPSERT_CLI=$(CURDIR)/tool/scripts/valgrind-cli.sh \
 	valgrind --quiet --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
@@ -142,24 +170,22 @@ dist/bench: tool/bench/bench.c
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) tool/bench/bench.c -lsqlite3 -o $@
 
-BENCH_FLAGS ?=
-bench: $(EXT) dist/bench
+# Every benchmark but callgrind's: bench-cli first, then dist/bench and
+# seed_bench.py.
+bench: bench-cli $(EXT) dist/bench
 	dist/bench $(BENCH_FLAGS)
 	/usr/bin/python3 tool/bench/seed_bench.py $(SEED_BENCH_FLAGS)
 
 # From Python: SQLAlchemy's bulk-upsert answers, a native executemany and
 # upsert_into (Debian's python3 and python3-sqlalchemy: tool/deps.sh clients).
-SEED_BENCH_FLAGS ?=
 bench-python: $(EXT)
 	/usr/bin/python3 tool/bench/seed_bench.py $(SEED_BENCH_FLAGS)
 
 # sqlite-upsert against the sqlite3 shell's .import into an upsert_into
 # table and sqlite-utils upsert, on a generated 1M-row CSV
 # (tool/bench/bench-cli.sh; installs Debian's sqlite-utils as root).
-.PHONY: bench-cli
 bench-cli: $(EXT) dist/sqlite-upsert
 	sh tool/bench/bench-cli.sh
-bench: bench-cli
 
 # Instructions per method under callgrind (needs valgrind).
 bench-callgrind: $(EXT) dist/bench
@@ -173,7 +199,6 @@ clean:
 
 # Install the extension and the command-line tool.  Load the extension
 # with .load $(PREFIX)/lib/upsert (or load_extension() with that path).
-PREFIX ?= /usr/local
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(EXT) $(DESTDIR)$(PREFIX)/lib/upsert.$(SUFFIX)
@@ -185,7 +210,6 @@ uninstall:
 # Out of memory (issue 5): the extension compiled in, every allocation made
 # by each scenario's statement failed in turn, once and from there on
 # (test/oom.c).  Part of make test.
-.PHONY: oom
 dist/oom: test/oom.c ext/upsert.c
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE test/oom.c ext/upsert.c \
@@ -204,11 +228,6 @@ oom: deps dist/oom
 # A finding stops the run and leaves its input in dist/fuzz/
 # (tool/scripts/fuzz.sh prints how to replay it).  Needs clang and
 # libclang-rt-14-dev, which `tool/deps.sh fuzz` installs.
-.PHONY: fuzz fuzz-ci deps-fuzz
-FUZZ_CC      ?= clang-14
-FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  ?= -g -O1 -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZERS := dist/fuzz_create dist/fuzz_diff
 
 dist/fuzz_create: test/fuzz_create.c ext/upsert.c
