@@ -17,13 +17,15 @@
 #   make oom         dist/oom alone: every allocation failed in turn
 #   make crash       the crash and concurrency tests alone, verbose
 #   make test-clients    the C, SQLAlchemy and better-sqlite3 recipes
+#   make lint        cppcheck over the C sources; fails on any finding
 #   make clean       remove dist/
 #   make deps        the Debian packages that build and test need
 #                    (tool/deps.sh)
 #   make deps-clients    and those of make test-clients
 #   make deps-fuzz       and those of make fuzz
+#   make deps-lint       and those of make lint
 #
-# Variables: CC, CFLAGS, TCLSH, SQLITE3, PREFIX, DESTDIR,
+# Variables: CC, CFLAGS, TCLSH, SQLITE3, CPPCHECK, PREFIX, DESTDIR,
 # BENCH_FLAGS (dist/bench -h; -q is a quick run), SEED_BENCH_FLAGS,
 # FUZZ_CC, FUZZ_CFLAGS, FUZZ_SECONDS.  CI runs make with
 # --warn-undefined-variables, which must print nothing.
@@ -33,6 +35,7 @@ CFLAGS   ?= -g -O2
 WARN     := -std=c99 -Wall -Wextra -Wno-unused-parameter
 TCLSH    ?= tclsh
 SQLITE3  ?= sqlite3
+CPPCHECK ?= cppcheck
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BENCH_FLAGS      ?=
@@ -57,8 +60,8 @@ endif
 EXT := dist/upsert.$(SUFFIX)
 
 .PHONY: all test demo install uninstall bench bench-python bench-cli \
-  bench-callgrind asan valgrind fuzz fuzz-ci oom crash test-clients clean \
-  deps deps-clients deps-fuzz
+  bench-callgrind asan valgrind fuzz fuzz-ci oom crash test-clients lint \
+  clean deps deps-clients deps-fuzz deps-lint
 
 all: $(EXT) dist/sqlite-upsert
 
@@ -249,3 +252,20 @@ fuzz: deps-fuzz $(FUZZERS)
 fuzz-ci: deps-fuzz $(FUZZERS)
 	sh tool/scripts/fuzz.sh create 20
 	sh tool/scripts/fuzz.sh diff 20
+
+# Static analysis: cppcheck (Debian's, `tool/deps.sh lint`) over the C of
+# the extension, the tool, the C example and the tests.  Its sqlite3 and
+# posix libraries stand for the system headers, which it is not given.
+# A finding fails.  One that is wrong is suppressed with its reason:
+# inline, /* cppcheck-suppress ID ; reason */ on the line before it, or
+# by file, ID and symbol in test/cppcheck.supp.xml.
+LINT_SRC := ext/upsert.c tool/sqlite-upsert/sqlite-upsert.c \
+  tool/examples/embed_example.c $(sort $(wildcard test/*.c))
+
+deps-lint: deps
+	@sh tool/deps.sh lint
+
+lint: deps-lint
+	$(CPPCHECK) -q --std=c99 --library=posix --library=sqlite3 \
+	  --enable=warning,portability,performance --error-exitcode=1 \
+	  --inline-suppr --suppress-xml=test/cppcheck.supp.xml $(LINT_SRC)
