@@ -1,21 +1,49 @@
 # upsert_into: a SQLite loadable extension.  See README.md.
 #
-#   make            build dist/upsert.$(SUFFIX)
-#   make test       build, then run every test/*.test
-#   make demo       build, then a short demo in the sqlite3 shell
-#   make test-clients  the C, SQLAlchemy and better-sqlite3 client recipes
-#   make crash      the crash and concurrency tests alone (also in make test)
-#   make bench      build, then tool/bench (BENCH_FLAGS=-q for a quick run)
-#   make bench-python  tool/seed_bench.py: SQLAlchemy methods vs upsert_into
-#   make install    dist/upsert.$(SUFFIX) into $(PREFIX)/lib, sqlite-upsert
-#                   into $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for staging)
-#   make clean
+#   make, make all   dist/upsert.$(SUFFIX) and dist/sqlite-upsert
+#   make test        build, then every test/*.test and dist/oom
+#   make demo        build, then a short demo in the sqlite3 shell
+#   make install     the extension into $(PREFIX)/lib, sqlite-upsert into
+#                    $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for staging)
+#   make uninstall   remove what make install put there
+#   make bench       bench-cli, then dist/bench and bench-python
+#   make bench-python    SQLAlchemy's bulk upserts against upsert_into
+#   make bench-cli       sqlite-upsert against .import and sqlite-utils
+#   make bench-callgrind instructions per method of dist/bench (valgrind)
+#   make asan        the suite under AddressSanitizer and UBSan
+#   make valgrind    the suite under valgrind memcheck
+#   make fuzz        each libFuzzer target for FUZZ_SECONDS (60)
+#   make fuzz-ci     each libFuzzer target for 20 seconds
+#   make oom         dist/oom alone: every allocation failed in turn
+#   make crash       the crash and concurrency tests alone, verbose
+#   make test-clients    the C, SQLAlchemy and better-sqlite3 recipes
+#   make lint        cppcheck over the C sources; fails on any finding
+#   make clean       remove dist/
+#   make deps        the Debian packages that build and test need
+#                    (tool/deps.sh)
+#   make deps-clients    and those of make test-clients
+#   make deps-fuzz       and those of make fuzz
+#   make deps-lint       and those of make lint
+#
+# Variables: CC, CFLAGS, TCLSH, SQLITE3, CPPCHECK, PREFIX, DESTDIR,
+# BENCH_FLAGS (dist/bench -h; -q is a quick run), SEED_BENCH_FLAGS,
+# FUZZ_CC, FUZZ_CFLAGS, FUZZ_SECONDS.  CI runs make with
+# --warn-undefined-variables, which must print nothing.
 
-CC      ?= cc
-CFLAGS  ?= -g -O2
-WARN    := -std=c99 -Wall -Wextra -Wno-unused-parameter
-TCLSH   ?= tclsh
-SQLITE3 ?= sqlite3
+CC       ?= cc
+CFLAGS   ?= -g -O2
+WARN     := -std=c99 -Wall -Wextra -Wno-unused-parameter
+TCLSH    ?= tclsh
+SQLITE3  ?= sqlite3
+CPPCHECK ?= cppcheck
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BENCH_FLAGS      ?=
+SEED_BENCH_FLAGS ?=
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  ?= -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 UNAME := $(shell uname -s)
 ifeq ($(UNAME),Darwin)
@@ -31,7 +59,9 @@ endif
 
 EXT := dist/upsert.$(SUFFIX)
 
-.PHONY: all test demo deps clean asan valgrind crash bench bench-python bench-callgrind test-clients deps-clients install uninstall
+.PHONY: all test demo install uninstall bench bench-python bench-cli \
+  bench-callgrind asan valgrind fuzz fuzz-ci oom crash test-clients lint \
+  clean deps deps-clients deps-fuzz deps-lint
 
 all: $(EXT) dist/sqlite-upsert
 
@@ -54,6 +84,8 @@ dist/embed: test/embed.c ext/upsert.c
 # Child processes of test/crash.test and test/conc.test (crash safety and
 # concurrency, issue 5): system libsqlite3, the extension loaded at run time.
 HELPERS := dist/crashchild dist/concchild
+# What test/*.test runs besides the extension under test.
+SUITE := dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS)
 dist/crashchild: test/crashchild.c
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) test/crashchild.c -lsqlite3 -o $@
@@ -62,25 +94,27 @@ dist/concchild: test/concchild.c
 	$(CC) $(CFLAGS) $(WARN) test/concchild.c -lsqlite3 -o $@
 
 # The C client recipe: the extension compiled into a program that
-# bulk-upserts and prints its counts (tool/embed_example.c).
-dist/embed_example: tool/embed_example.c ext/upsert.c
+# bulk-upserts and prints its counts (tool/examples/embed_example.c).
+dist/embed_example: tool/examples/embed_example.c ext/upsert.c
 	@mkdir -p dist
-	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/embed_example.c ext/upsert.c \
-	  -lsqlite3 -o $@
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/examples/embed_example.c \
+	  ext/upsert.c -lsqlite3 -o $@
 
 # The same, demanding a SQLite newer than any: its open must fail clearly.
-dist/future/embed_example: tool/embed_example.c ext/upsert.c
+dist/future/embed_example: tool/examples/embed_example.c ext/upsert.c
 	@mkdir -p dist/future
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -DUPSERT_MIN_VERSION=99000000 \
-	  tool/embed_example.c ext/upsert.c -lsqlite3 -o $@
+	  tool/examples/embed_example.c ext/upsert.c -lsqlite3 -o $@
 
 # The command-line tool (issue 6): the extension compiled in; CSV and TSV
 # are read with libcsv (Debian's libcsv-dev).
-dist/sqlite-upsert: tool/sqlite-upsert.c ext/upsert.c
+dist/sqlite-upsert: tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c
 	@mkdir -p dist
-	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/sqlite-upsert.c ext/upsert.c \
-	  -lsqlite3 -lcsv -o $@
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/sqlite-upsert/sqlite-upsert.c \
+	  ext/upsert.c -lsqlite3 -lcsv -o $@
 
+# The Debian packages (tool/deps.sh installs what is missing as root, or
+# prints the apt-get command and fails).
 deps:
 	@sh tool/deps.sh
 
@@ -90,10 +124,9 @@ deps-clients:
 # Client recipes: C embedded, Python with SQLAlchemy, Node.js with
 # better-sqlite3 (npm-installed into test/clients/node on first use).
 test-clients: deps-clients $(EXT) dist/embed_example dist/future/embed_example
-	sh tool/test-clients.sh
+	sh tool/scripts/test-clients.sh
 
-test: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) dist/oom \
-      dist/sqlite-upsert
+test: deps $(EXT) $(SUITE) dist/sqlite-upsert dist/oom
 	$(TCLSH) test/all.tcl
 	dist/oom
 
@@ -108,18 +141,17 @@ crash: deps $(EXT) $(HELPERS)
 # silences Tcl's own, which it frees at exit by design).
 ASAN_LIB := $(shell $(CC) -print-file-name=libasan.so)
 UBSAN_LIB := $(shell $(CC) -print-file-name=libubsan.so)
+ASAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=undefined
 dist/asan/upsert.$(SUFFIX): ext/upsert.c
 	@mkdir -p dist/asan
-	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	  -fno-sanitize-recover=undefined $(WARN) -fPIC $(SHARED) ext/upsert.c -o $@
-dist/asan/sqlite-upsert: tool/sqlite-upsert.c ext/upsert.c
+	$(CC) $(ASAN_CFLAGS) $(WARN) -fPIC $(SHARED) ext/upsert.c -o $@
+dist/asan/sqlite-upsert: tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c
 	@mkdir -p dist/asan
-	$(CC) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	  -fno-sanitize-recover=undefined $(WARN) -DSQLITE_CORE \
-	  tool/sqlite-upsert.c ext/upsert.c -lsqlite3 -lcsv -o $@
+	$(CC) $(ASAN_CFLAGS) $(WARN) -DSQLITE_CORE \
+	  tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c -lsqlite3 -lcsv -o $@
 
-asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
-      dist/asan/sqlite-upsert
+asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) $(SUITE) dist/asan/sqlite-upsert
 	LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	UPSERT_CLI=$(CURDIR)/dist/asan/sqlite-upsert \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -129,50 +161,47 @@ asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) dist/future/upsert.$(SUFFIX) dist/e
 
 # The suite under valgrind memcheck: no error, and no leak definitely
 # lost (Tcl keeps memory "possibly lost" by design).
-valgrind: deps $(EXT) dist/future/upsert.$(SUFFIX) dist/embed $(HELPERS) \
-      dist/sqlite-upsert
-	UPSERT_CLI=$(CURDIR)/tool/valgrind-cli.sh \
+valgrind: deps $(EXT) $(SUITE) dist/sqlite-upsert
+	UPSERT_CLI=$(CURDIR)/tool/scripts/valgrind-cli.sh \
 	valgrind --quiet --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  --trace-children=no $(TCLSH) test/all.tcl
 
-# Bulk-upsert methods side by side (tool/bench.c; flags: dist/bench -h).
-dist/bench: tool/bench.c
+# Bulk-upsert methods side by side (tool/bench/bench.c; flags:
+# dist/bench -h).
+dist/bench: tool/bench/bench.c
 	@mkdir -p dist
-	$(CC) $(CFLAGS) $(WARN) tool/bench.c -lsqlite3 -o $@
+	$(CC) $(CFLAGS) $(WARN) tool/bench/bench.c -lsqlite3 -o $@
 
-BENCH_FLAGS ?=
-bench: $(EXT) dist/bench
+# Every benchmark but callgrind's: bench-cli first, then dist/bench and
+# seed_bench.py.
+bench: bench-cli $(EXT) dist/bench
 	dist/bench $(BENCH_FLAGS)
-	/usr/bin/python3 tool/seed_bench.py $(SEED_BENCH_FLAGS)
+	/usr/bin/python3 tool/bench/seed_bench.py $(SEED_BENCH_FLAGS)
 
 # From Python: SQLAlchemy's bulk-upsert answers, a native executemany and
 # upsert_into (Debian's python3 and python3-sqlalchemy: tool/deps.sh clients).
-SEED_BENCH_FLAGS ?=
 bench-python: $(EXT)
-	/usr/bin/python3 tool/seed_bench.py $(SEED_BENCH_FLAGS)
+	/usr/bin/python3 tool/bench/seed_bench.py $(SEED_BENCH_FLAGS)
 
 # sqlite-upsert against the sqlite3 shell's .import into an upsert_into
 # table and sqlite-utils upsert, on a generated 1M-row CSV
-# (tool/bench-cli.sh; installs Debian's sqlite-utils as root).
-.PHONY: bench-cli
+# (tool/bench/bench-cli.sh; installs Debian's sqlite-utils as root).
 bench-cli: $(EXT) dist/sqlite-upsert
-	sh tool/bench-cli.sh
-bench: bench-cli
+	sh tool/bench/bench-cli.sh
 
 # Instructions per method under callgrind (needs valgrind).
 bench-callgrind: $(EXT) dist/bench
-	sh tool/bench-callgrind.sh
+	sh tool/bench/bench-callgrind.sh
 
 demo: deps $(EXT)
-	$(SQLITE3) :memory: < tool/demo.sql
+	$(SQLITE3) :memory: < tool/examples/demo.sql
 
 clean:
 	rm -rf dist
 
 # Install the extension and the command-line tool.  Load the extension
 # with .load $(PREFIX)/lib/upsert (or load_extension() with that path).
-PREFIX ?= /usr/local
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(EXT) $(DESTDIR)$(PREFIX)/lib/upsert.$(SUFFIX)
@@ -184,7 +213,6 @@ uninstall:
 # Out of memory (issue 5): the extension compiled in, every allocation made
 # by each scenario's statement failed in turn, once and from there on
 # (test/oom.c).  Part of make test.
-.PHONY: oom
 dist/oom: test/oom.c ext/upsert.c
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE test/oom.c ext/upsert.c \
@@ -200,14 +228,9 @@ oom: deps dist/oom
 # equivalent hand-written native statements, and compares.  `make fuzz`
 # runs each for FUZZ_SECONDS (60) on dist/fuzz/NAME/, a corpus seeded from
 # test/fuzz/NAME/ (never written); `make fuzz-ci` runs each for 20 seconds.
-# A finding stops the run and leaves its input in dist/fuzz/ (tool/fuzz.sh
-# prints how to replay it).  Needs clang and libclang-rt-14-dev, which
-# `tool/deps.sh fuzz` installs.
-.PHONY: fuzz fuzz-ci deps-fuzz
-FUZZ_CC      ?= clang-14
-FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  ?= -g -O1 -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# A finding stops the run and leaves its input in dist/fuzz/
+# (tool/scripts/fuzz.sh prints how to replay it).  Needs clang and
+# libclang-rt-14-dev, which `tool/deps.sh fuzz` installs.
 FUZZERS := dist/fuzz_create dist/fuzz_diff
 
 dist/fuzz_create: test/fuzz_create.c ext/upsert.c
@@ -223,9 +246,26 @@ deps-fuzz: deps
 	@sh tool/deps.sh fuzz
 
 fuzz: deps-fuzz $(FUZZERS)
-	sh tool/fuzz.sh create $(FUZZ_SECONDS)
-	sh tool/fuzz.sh diff $(FUZZ_SECONDS)
+	sh tool/scripts/fuzz.sh create $(FUZZ_SECONDS)
+	sh tool/scripts/fuzz.sh diff $(FUZZ_SECONDS)
 
 fuzz-ci: deps-fuzz $(FUZZERS)
-	sh tool/fuzz.sh create 20
-	sh tool/fuzz.sh diff 20
+	sh tool/scripts/fuzz.sh create 20
+	sh tool/scripts/fuzz.sh diff 20
+
+# Static analysis: cppcheck (Debian's, `tool/deps.sh lint`) over the C of
+# the extension, the tool, the C example and the tests.  Its sqlite3 and
+# posix libraries stand for the system headers, which it is not given.
+# A finding fails.  One that is wrong is suppressed with its reason:
+# inline, /* cppcheck-suppress ID ; reason */ on the line before it, or
+# by file, ID and symbol in test/cppcheck.supp.xml.
+LINT_SRC := ext/upsert.c tool/sqlite-upsert/sqlite-upsert.c \
+  tool/examples/embed_example.c $(sort $(wildcard test/*.c))
+
+deps-lint: deps
+	@sh tool/deps.sh lint
+
+lint: deps-lint
+	$(CPPCHECK) -q --std=c99 --library=posix --library=sqlite3 \
+	  --enable=warning,portability,performance --error-exitcode=1 \
+	  --inline-suppr --suppress-xml=test/cppcheck.supp.xml $(LINT_SRC)

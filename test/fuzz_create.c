@@ -181,7 +181,7 @@ static void checkStats(Fuzz *p, const char *zWhen){
   if( n!=p->nCommitted+p->nTxn ){
     char zMsg[200];
     snprintf(zMsg, sizeof(zMsg), "%s: counts sum to %lld, expected %lld",
-             zWhen, n, p->nCommitted+p->nTxn);
+             zWhen, (long long)n, (long long)(p->nCommitted+p->nTxn));
     fail(p, "upsert_into_stats() off", zMsg);
   }
 }

@@ -24,7 +24,7 @@ if {![info exists ::ext]} {
   }
 }
 # dist/sqlite-upsert, or the build UPSERT_CLI names (make asan: a
-# sanitized one; make valgrind: tool/valgrind-cli.sh).
+# sanitized one; make valgrind: tool/scripts/valgrind-cli.sh).
 if {[info exists ::env(UPSERT_CLI)]} {
   set ::cli $::env(UPSERT_CLI)
 } else {

@@ -4,12 +4,14 @@
 # exact command and fails.  `tool/deps.sh clients` adds what
 # `make test-clients` needs: SQLAlchemy for Debian's python3, and g++ for
 # building better-sqlite3 (Node.js itself is the machine's: see
-# tool/test-clients.sh).  `tool/deps.sh fuzz` adds clang and its
-# libFuzzer runtime for `make fuzz`.
+# tool/scripts/test-clients.sh).  `tool/deps.sh fuzz` adds clang and its
+# libFuzzer runtime for `make fuzz`; `tool/deps.sh lint` adds cppcheck
+# for `make lint`.
 need=""
 pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3 libcsv-dev"
 [ "${1:-}" = clients ] && pkgs="$pkgs g++ python3-sqlalchemy"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
+[ "${1:-}" = lint ] && pkgs="$pkgs cppcheck"
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 for p in $pkgs; do
   have "$p" || need="$need $p"

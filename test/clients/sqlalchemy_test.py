@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Tests of tool/sqlalchemy_example.py (SQLAlchemy 1.4, Debian's python3).
+"""Tests of tool/examples/sqlalchemy_example.py (SQLAlchemy 1.4, Debian's
+python3).
 
     /usr/bin/python3 test/clients/sqlalchemy_test.py   (UPSERT_EXT overrides)
 """
@@ -13,7 +14,7 @@ import unittest
 from contextlib import redirect_stdout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tool"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tool", "examples"))
 import sqlalchemy_example as ex  # noqa: E402
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402

@@ -18,7 +18,7 @@
 # BENCH_CLI_RUNS runs (default 3) on a fresh copy of the database, wall
 # time of the whole command; every result is checked against the others.
 set -e
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROWS=${BENCH_CLI_ROWS:-1000000}
 UROWS=${BENCH_CLI_UTILS_ROWS:-100000}
 RUNS=${BENCH_CLI_RUNS:-3}

@@ -1,5 +1,5 @@
 /*
-** tool/bench.c: bulk-upsert methods side by side, on the system SQLite,
+** tool/bench/bench.c: bulk-upsert methods side by side, on the system SQLite,
 ** with upsert_into loaded from dist/upsert.  See README.md ("Benchmarks").
 **
 **   make bench                       the default plan (a few minutes)
@@ -682,7 +682,8 @@ static void usage(void){
 "  -R LIST   sizes for the peak-RSS probe (default 100k,1m; -R 0 skips)\n"
 "  -q        quick: -n 20k -r 3 -R 20k,200k unless given\n"
 "  -c M      callgrind mode: method M once, 50k rows, 50%% existing,\n"
-"            mem, t4 (-n/-p/-t/-s override); see tool/bench-callgrind.sh\n"
+"            mem, t4 (-n/-p/-t/-s override); see\n"
+"            tool/bench/bench-callgrind.sh\n"
 "  -x PATH   the extension (default dist/upsert)\n"
 "  -d DIR    directory for file databases (default dist)\n"
 "  -l        list the methods\n"

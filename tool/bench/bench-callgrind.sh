@@ -5,13 +5,13 @@
 # (id INTEGER PRIMARY KEY + 3 columns) table.  Prints instructions and the
 # ratio to method 3 (native INSERT ... SELECT ... ON CONFLICT).
 #
-#   sh tool/bench-callgrind.sh               methods 1 2 3 4 7
-#   sh tool/bench-callgrind.sh 1 3 5 6       other methods (3 is always run)
-#   BENCH_FLAGS="-n 20000 -t wr" sh tool/bench-callgrind.sh
+#   sh tool/bench/bench-callgrind.sh           methods 1 2 3 4 7
+#   sh tool/bench/bench-callgrind.sh 1 3 5 6   other methods (3 is always run)
+#   BENCH_FLAGS="-n 20000 -t wr" sh tool/bench/bench-callgrind.sh
 #
 # Output files: dist/callgrind/m<M>.out (callgrind_annotate reads them).
 set -e
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null 2>&1 || {
   echo "bench-callgrind: valgrind is missing (Debian: apt-get install valgrind)" >&2
   exit 1

@@ -9,7 +9,7 @@
 **
 ** Build (make dist/sqlite-upsert):
 **
-**   cc -O2 -DSQLITE_CORE tool/sqlite-upsert.c ext/upsert.c \
+**   cc -O2 -DSQLITE_CORE tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c \
 **      -lsqlite3 -lcsv -o sqlite-upsert
 **
 ** How it works.  The input's columns (the CSV header, or the keys of the
@@ -152,7 +152,7 @@ struct Cli {
   /* Database */
   sqlite3 *db;                /* the connection */
   sqlite3_stmt *pIns;         /* INSERT INTO temp.upsert_cli_in VALUES(...) */
-  sqlite3_stmt *pReal;        /* SELECT CAST(?1 AS REAL), for csvRealExact */
+  sqlite3_stmt *pReal;        /* SELECT CAST(?1 AS REAL), for cliCsvRealExact */
   int bTableExists;           /* the backing table existed at the start */
   int bTxn;                   /* a transaction is open */
   int bNewDb;                 /* the database file did not exist */
@@ -213,7 +213,7 @@ static int cliBusy(void *pArg, int nCall){
 }
 
 /* Seconds since some fixed point. */
-static double now(void){
+static double cliNow(void){
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec/1e9;
@@ -325,7 +325,7 @@ static int cliExec(Cli *p, const char *zSql){
 */
 
 /* Make room for at least n values; 0 on success. */
-static int rowReserve(Cli *p, int n){
+static int cliRowReserve(Cli *p, int n){
   if( n>p->nValAlloc ){
     int nNew = p->nValAlloc ? p->nValAlloc*2 : 16;
     Value *aNew;
@@ -339,7 +339,7 @@ static int rowReserve(Cli *p, int n){
 }
 
 /* Copy n bytes of text into aBuf; returns their offset, or -1 on OOM. */
-static sqlite3_int64 rowText(Cli *p, const char *z, size_t n){
+static sqlite3_int64 cliRowText(Cli *p, const char *z, size_t n){
   size_t iOff = p->nBuf;
   if( p->nBuf+n+1>p->nBufAlloc ){
     size_t nNew = p->nBufAlloc ? p->nBufAlloc*2 : 4096;
@@ -357,17 +357,17 @@ static sqlite3_int64 rowText(Cli *p, const char *z, size_t n){
 }
 
 /* Empty the current record, leaving nCol NULL values (JSON). */
-static void rowClear(Cli *p, int nCol){
+static void cliRowClear(Cli *p, int nCol){
   int i;
   p->nBuf = 0;
   p->nVal = 0;
-  if( rowReserve(p, nCol) ) return;
+  if( cliRowReserve(p, nCol) ) return;
   for(i=0; i<nCol; i++) p->aVal[i].eType = SQLITE_NULL;
   p->nVal = nCol;
 }
 
 /* The text of value i of the current record. */
-static const char *rowZ(Cli *p, int i){
+static const char *cliRowZ(Cli *p, int i){
   return p->aBuf + p->aVal[i].i;
 }
 
@@ -377,7 +377,7 @@ static const char *rowZ(Cli *p, int i){
 
 /* Index of column zName (case-insensitive, as SQL names), or -1.  Tries
 ** iHint first: JSON objects usually list their keys in the same order. */
-static int colFind(Cli *p, const char *zName, int iHint){
+static int cliColFind(Cli *p, const char *zName, int iHint){
   int i;
   if( iHint>=0 && iHint<p->nCol
    && sqlite3_stricmp(p->aCol[iHint].zName, zName)==0 ){
@@ -390,7 +390,7 @@ static int colFind(Cli *p, const char *zName, int iHint){
 }
 
 /* Append a column; returns its index, or -1 on OOM. */
-static int colAdd(Cli *p, const char *zName){
+static int cliColAdd(Cli *p, const char *zName){
   if( p->nCol>=p->nColAlloc ){
     int nNew = p->nColAlloc ? p->nColAlloc*2 : 16;
     Column *aNew = realloc(p->aCol, sizeof(Column)*(size_t)nNew);
@@ -414,7 +414,7 @@ static int cliIntFitsReal(sqlite3_int64 i){
 
 /*
 ** 1 if CSV real text z (n bytes, nul-terminated, a valid decimal as
-** csvNumType checks it) is kept by a REAL column: the double SQLite reads
+** cliCsvNumType checks it) is kept by a REAL column: the double SQLite reads
 ** it as, printed with as many significant digits as z has, gives z's
 ** digits and exponent back.  So "1.50", "1.5e3" and "0.1" are kept (the
 ** written form aside), but not "1e-400" (0.0), "9007199254740993.0" or
@@ -422,7 +422,7 @@ static int cliIntFitsReal(sqlite3_int64 i){
 ** CAST as REAL affinity reads it, as SQLite 3.40 does not always round to
 ** the nearest; a subnormal one counts as not kept, for the same reason.
 */
-static int csvRealExact(Cli *p, const char *z, size_t n){
+static int cliCsvRealExact(Cli *p, const char *z, size_t n){
   char aDig[400];               /* significant digits of z */
   char aOut[440];               /* the double, printed */
   int nDig = 0, nLead = 0, nInt = 0, iExp = 0, bInt = 1, bSeen = 0;
@@ -474,13 +474,13 @@ static int csvRealExact(Cli *p, const char *z, size_t n){
 ** What CSV text z (n bytes) would be as a number: SEEN_INT for a decimal
 ** integer that fits in 64 bits without a leading zero or '+' (with
 ** SEEN_BIG if a double cannot hold it), SEEN_REAL for a decimal with a
-** fraction or exponent that a double holds as written (csvRealExact),
+** fraction or exponent that a double holds as written (cliCsvRealExact),
 ** SEEN_TEXT otherwise.  Strict, so that a column inferred INTEGER, REAL
 ** or NUMERIC loses nothing on the way in but the written form of a real
 ** ("1.50" is stored as 1.5): "007", "+1", " 1", "1e999", "1e-400", "0x10"
 ** and "12345678901234567890" are TEXT.
 */
-static int csvNumType(Cli *p, const char *z, size_t n){
+static int cliCsvNumType(Cli *p, const char *z, size_t n){
   size_t i = 0, nDigit;
   int bReal = 0;
   if( i<n && z[i]=='-' ) i++;
@@ -507,7 +507,7 @@ static int csvNumType(Cli *p, const char *z, size_t n){
   if( i!=n ) return SEEN_TEXT;
   if( bReal ){
     if( n>=400 ) return SEEN_TEXT;
-    return csvRealExact(p, z, n) ? SEEN_REAL : SEEN_TEXT;
+    return cliCsvRealExact(p, z, n) ? SEEN_REAL : SEEN_TEXT;
   }
   if( nDigit>19 ) return SEEN_TEXT;
   if( nDigit==19 && memcmp(z+(z[0]=='-'), z[0]=='-' ? "9223372036854775808"
@@ -527,7 +527,7 @@ static int csvNumType(Cli *p, const char *z, size_t n){
 ** reads as, and a JSON column has no declared type, so each value keeps
 ** the type json_each() gave it.
 */
-static const char *colType(Cli *p, int mSeen){
+static const char *cliColType(Cli *p, int mSeen){
   int bCsv = p->eFmt==FMT_CSV || p->eFmt==FMT_TSV;
   switch( mSeen & ~SEEN_BIG ){
     case SEEN_INT:            return "INTEGER";
@@ -547,74 +547,87 @@ static const char *colType(Cli *p, int mSeen){
 ** Setup: the table (checked, or created), the virtual table, the INSERT.
 */
 
+/*
+** The names of a comma-separated list (--key a,b), one per call.  *pz is
+** where the next name starts, or NULL after the last.  Returns 0 if
+** there is none left; else points *pzName at it, sets *pnName to its
+** length (it is not nul-terminated, and may be empty: "a,,b") and moves
+** *pz past it and its comma.
+*/
+static int cliListNext(const char **pz, const char **pzName, int *pnName){
+  const char *zEnd;
+  if( *pz==0 ) return 0;
+  zEnd = strchr(*pz, ',');
+  *pzName = *pz;
+  *pnName = zEnd ? (int)(zEnd-*pz) : (int)strlen(*pz);
+  *pz = zEnd ? zEnd+1 : 0;
+  return 1;
+}
+
 /* Append the comma-separated names of zList to pStr as "(\"a\",\"b\")".
 ** An empty name is an error naming zFlag.  0 on success. */
-static int appendList(Cli *p, sqlite3_str *pStr, const char *zFlag,
-                      const char *zList){
-  const char *z = zList;
+static int cliAppendList(Cli *p, sqlite3_str *pStr, const char *zFlag,
+                         const char *zList){
+  const char *z = zList[0] ? zList : 0;   /* --update '' gives "()" */
+  const char *zName;
+  int n;
   sqlite3_str_appendchar(pStr, 1, '(');
-  while( *zList ){
-    const char *zEnd = strchr(z, ',');
-    int n = zEnd ? (int)(zEnd-z) : (int)strlen(z);
+  while( cliListNext(&z, &zName, &n) ){
     if( n==0 ){
       cliError(p, "--%s: an empty column name in '%s'", zFlag, zList);
       return 1;
     }
-    sqlite3_str_appendf(pStr, "%s\"%.*w\"", z==zList ? "" : ",", n, z);
-    if( zEnd==0 ) break;
-    z = zEnd+1;
+    sqlite3_str_appendf(pStr, "%s\"%.*w\"", zName==zList ? "" : ",", n,
+                        zName);
   }
   sqlite3_str_appendchar(pStr, 1, ')');
   return 0;
 }
 
 /* 1 if zName is one of the comma-separated names of zList. */
-static int inList(const char *zList, const char *zName){
-  size_t nName = strlen(zName);
-  while( zList ){
-    const char *zEnd = strchr(zList, ',');
-    size_t n = zEnd ? (size_t)(zEnd-zList) : strlen(zList);
-    if( n==nName && sqlite3_strnicmp(zList, zName, (int)n)==0 ) return 1;
-    zList = zEnd ? zEnd+1 : 0;
+static int cliInList(const char *zList, const char *zName){
+  int nName = (int)strlen(zName);
+  const char *zItem;
+  int n;
+  while( cliListNext(&zList, &zItem, &n) ){
+    if( n==nName && sqlite3_strnicmp(zItem, zName, n)==0 ) return 1;
   }
   return 0;
 }
 
 /* CREATE TABLE for --create: the input's columns with the types seen, the
 ** key columns NOT NULL and the PRIMARY KEY. */
-static void createTable(Cli *p){
+static void cliCreateTable(Cli *p){
   sqlite3_str *pStr;
   char *zSql;
-  const char *z;
-  int i;
+  const char *z, *zItem;
+  int i, n;
   if( p->zKey==0 || p->zKey[0]==0 ){
     cliError(p, "no such table: '%s' (--create needs --key to create it)",
              p->zTable);
     return;
   }
   /* Every key column must be a column of the input. */
-  for(z=p->zKey; z; ){
-    const char *zEnd = strchr(z, ',');
-    int n = zEnd ? (int)(zEnd-z) : (int)strlen(z);
-    char *zName = sqlite3_mprintf("%.*s", n, z);
+  z = p->zKey;
+  while( cliListNext(&z, &zItem, &n) ){
+    char *zName = sqlite3_mprintf("%.*s", n, zItem);
     if( zName==0 ){ cliNomem(p); return; }
-    if( n==0 || colFind(p, zName, -1)<0 ){
+    if( n==0 || cliColFind(p, zName, -1)<0 ){
       cliError(p, "--key: '%s' is not a column of %s", zName, p->zName);
     }
     sqlite3_free(zName);
     if( p->rc ) return;
-    z = zEnd ? zEnd+1 : 0;
   }
   pStr = sqlite3_str_new(p->db);
   sqlite3_str_appendf(pStr, "CREATE TABLE \"%w\"(", p->zTable);
   for(i=0; i<p->nCol; i++){
-    const char *zType = colType(p, p->aCol[i].mSeen);
+    const char *zType = cliColType(p, p->aCol[i].mSeen);
     sqlite3_str_appendf(pStr, "%s\"%w\"%s%s%s", i ? ", " : "",
         p->aCol[i].zName, zType[0] ? " " : "", zType,
-        inList(p->zKey, p->aCol[i].zName) ? " NOT NULL" : "");
+        cliInList(p->zKey, p->aCol[i].zName) ? " NOT NULL" : "");
   }
   sqlite3_str_appendall(pStr, ", PRIMARY KEY");
-  appendList(p, pStr, "key", p->zKey);
+  cliAppendList(p, pStr, "key", p->zKey);
   sqlite3_str_appendall(pStr, ")");
   zSql = sqlite3_str_finish(pStr);
   if( zSql==0 ){ cliNomem(p); return; }
@@ -624,7 +637,7 @@ static void createTable(Cli *p){
 
 /* Check that the table has every column of the input, and that none of
 ** them is generated. */
-static void checkColumns(Cli *p){
+static void cliCheckColumns(Cli *p){
   sqlite3_stmt *pStmt = 0;
   sqlite3_str *pMissing;
   char *zMissing;
@@ -668,6 +681,9 @@ static void checkColumns(Cli *p){
 ** the virtual table over it and prepare the INSERT.
 */
 static void cliSetup(Cli *p){
+  const struct { const char *zFlag; const char *zList; } aList[] = {
+    { "key", p->zKey }, { "update", p->zUpdate }, { "keep", p->zKeep },
+  };                          /* the options that take a list of columns */
   sqlite3_str *pStr;
   char *zSql;
   int i;
@@ -688,8 +704,8 @@ static void cliSetup(Cli *p){
     }
     return;
   }
-  if( p->bTableExists ) checkColumns(p);
-  else createTable(p);
+  if( p->bTableExists ) cliCheckColumns(p);
+  else cliCreateTable(p);
   if( p->rc ) return;
 
   /* The table is named with its schema: unqualified, a table named as
@@ -704,17 +720,10 @@ static void cliSetup(Cli *p){
     sqlite3_str_appendf(pStr, "%s\"%w\"", i ? "," : "", p->aCol[i].zName);
   }
   sqlite3_str_appendall(pStr, ")");
-  if( p->zKey ){
-    sqlite3_str_appendall(pStr, ", key=");
-    if( appendList(p, pStr, "key", p->zKey) ) goto done;
-  }
-  if( p->zUpdate ){
-    sqlite3_str_appendall(pStr, ", update=");
-    if( appendList(p, pStr, "update", p->zUpdate) ) goto done;
-  }
-  if( p->zKeep ){
-    sqlite3_str_appendall(pStr, ", keep=");
-    if( appendList(p, pStr, "keep", p->zKeep) ) goto done;
+  for(i=0; i<(int)(sizeof(aList)/sizeof(aList[0])); i++){
+    if( aList[i].zList==0 ) continue;
+    sqlite3_str_appendf(pStr, ", %s=", aList[i].zFlag);
+    if( cliAppendList(p, pStr, aList[i].zFlag, aList[i].zList) ) goto done;
   }
   if( p->zNulls ) sqlite3_str_appendf(pStr, ", nulls=%s", p->zNulls);
   sqlite3_str_appendall(pStr, ")");
@@ -741,13 +750,13 @@ done:
 ** Writing rows, batches, progress
 */
 
-/* Show progress on standard error, if it is a terminal and the run has
-** lasted a while.  iPart/nPart is how far through the input it is (nPart
-** 0: unknown). */
+/* Called after each row written.  Every 4096 rows, show progress on
+** standard error, if it is a terminal and the run has lasted a while.
+** iPart/nPart is how far through the input it is (nPart 0: unknown). */
 static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
   double t;
-  if( !p->bTty ) return;
-  t = now();
+  if( (p->nRow & 0xfff)!=0 || !p->bTty ) return;
+  t = cliNow();
   if( t<p->tNext ) return;
   p->tNext = t + PROGRESS_EVERY;
   if( t-p->tStart<PROGRESS_DELAY ) return;
@@ -819,7 +828,7 @@ static void cliWriteRow(Cli *p){
         ** knows it, and reads it in place; with a length, it would copy it
         ** into a fresh allocation for the virtual table to read it as
         ** text.  So -1, unless the text holds a nul itself. */
-        const char *z = rowZ(p, i);
+        const char *z = cliRowZ(p, i);
         if( strlen(z)==(size_t)pVal->n ){
           sqlite3_bind_text(p->pIns, i+1, z, -1, SQLITE_STATIC);
         }else{
@@ -891,36 +900,42 @@ static size_t cliRead(Cli *p, char *a, size_t n){
   return nGot;
 }
 
+/* Bytes of a UTF-8 byte order mark at the start of z, n bytes: 3, or 0
+** if it has none.  Every format skips one. */
+static size_t cliBomSize(const char *z, size_t n){
+  return n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ? 3 : 0;
+}
+
 /* ---------------------------------------------------------------------
 ** CSV and TSV, with libcsv
 */
 
 /* libcsv: no character is a space, so spaces around unquoted fields are
 ** kept (RFC 4180), and text after a closing quote is an error. */
-static int csvNoSpace(unsigned char c){
+static int cliCsvNoSpace(unsigned char c){
   (void)c;
   return 0;
 }
 
 /* libcsv: end of a field.  z is NULL for an empty unquoted field. */
-static void csvField(void *z, size_t n, void *pArg){
+static void cliCsvField(void *z, size_t n, void *pArg){
   Cli *p = (Cli*)pArg;
   Value *pVal;
   if( p->rc ) return;
   if( p->iRecLine==0 ) p->iRecLine = p->iLine;
-  if( rowReserve(p, p->nVal+1) ) return;
+  if( cliRowReserve(p, p->nVal+1) ) return;
   pVal = &p->aVal[p->nVal++];
   if( z==0 ){
     pVal->eType = SQLITE_NULL;
   }else{
     pVal->eType = SQLITE_TEXT;
     pVal->n = (sqlite3_int64)n;
-    pVal->i = rowText(p, (const char*)z, n);
+    pVal->i = cliRowText(p, (const char*)z, n);
   }
 }
 
 /* The header record: the columns. */
-static void csvHeader(Cli *p){
+static void cliCsvHeader(Cli *p){
   int i;
   if( p->nCol ) return;            /* second pass: known already */
   if( p->nVal>p->nColMax ){
@@ -936,28 +951,28 @@ static void csvHeader(Cli *p){
       cliErrorAt(p, "column %d of the header has no name", i+1);
       return;
     }
-    zName = rowZ(p, i);
+    zName = cliRowZ(p, i);
     if( (sqlite3_int64)strlen(zName)!=p->aVal[i].n ){
       cliErrorAt(p, "column %d of the header holds a NUL byte", i+1);
       return;
     }
-    if( colFind(p, zName, -1)>=0 ){
+    if( cliColFind(p, zName, -1)>=0 ){
       cliErrorAt(p, "column %z appears twice in the header",
                  cliName(zName, -1));
       return;
     }
-    colAdd(p, zName);
+    cliColAdd(p, zName);
   }
 }
 
 /* libcsv: end of a record. */
-static void csvRecord(int c, void *pArg){
+static void cliCsvRecord(int c, void *pArg){
   Cli *p = (Cli*)pArg;
   int i;
   (void)c;
   if( p->rc==0 ){
     if( !p->bHeader ){
-      csvHeader(p);
+      cliCsvHeader(p);
       p->bHeader = 1;
       if( !p->bInfer ) cliSetup(p);
     }else if( p->nVal!=p->nCol ){
@@ -966,13 +981,13 @@ static void csvRecord(int c, void *pArg){
     }else if( p->bInfer ){
       for(i=0; i<p->nCol; i++){
         if( p->aVal[i].eType==SQLITE_TEXT ){
-          p->aCol[i].mSeen |= csvNumType(p, rowZ(p, i),
-                                         (size_t)p->aVal[i].n);
+          p->aCol[i].mSeen |= cliCsvNumType(p, cliRowZ(p, i),
+                                            (size_t)p->aVal[i].n);
         }
       }
     }else{
       cliWriteRow(p);
-      if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nIn, p->szIn);
+      cliProgress(p, p->nIn, p->szIn);
     }
   }
   p->nVal = 0;
@@ -981,7 +996,7 @@ static void csvRecord(int c, void *pArg){
 }
 
 /* Describe a libcsv parse error at the parser's state. */
-static void csvParseError(Cli *p, struct csv_parser *pCsv){
+static void cliCsvParseError(Cli *p, struct csv_parser *pCsv){
   if( csv_error(pCsv)!=CSV_EPARSE ){
     cliErrorAt(p, "%s", csv_strerror(csv_error(pCsv)));
   }else if( pCsv->pstate==3 /* FIELD_MIGHT_HAVE_ENDED */ ){
@@ -997,7 +1012,7 @@ static void csvParseError(Cli *p, struct csv_parser *pCsv){
 }
 
 /* 1 if z[0..n) holds only line ends. */
-static int isBlankLine(const char *z, size_t n){
+static int cliIsBlankLine(const char *z, size_t n){
   size_t i;
   for(i=0; i<n; i++){
     if( z[i]!='\n' && z[i]!='\r' ) return 0;
@@ -1015,7 +1030,7 @@ static int isBlankLine(const char *z, size_t n){
 ** CR inside a quoted field is data for libcsv, and counted as no line
 ** end, as most editors show none within an LF or CRLF file.
 */
-static void csvRun(Cli *p, int bInfer){
+static void cliCsvRun(Cli *p, int bInfer){
   struct csv_parser csv;
   int bFirst = 1;
   int bAfterCr = 0;               /* the last byte was a CR line end */
@@ -1023,7 +1038,7 @@ static void csvRun(Cli *p, int bInfer){
     cliNomem(p);
     return;
   }
-  csv_set_space_func(&csv, csvNoSpace);
+  csv_set_space_func(&csv, cliCsvNoSpace);
   csv_set_blk_size(&csv, 64*1024);
   if( p->eFmt==FMT_TSV ) csv_set_delim(&csv, '\t');
   p->bInfer = bInfer;
@@ -1041,7 +1056,7 @@ static void csvRun(Cli *p, int bInfer){
     if( n==0 || p->rc ) break;
     if( bFirst ){
       bFirst = 0;
-      if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) z += 3;
+      z += cliBomSize(z, n);
     }
     zLf = memchr(z, '\n', (size_t)(zEnd-z));
     zCr = memchr(z, '\r', (size_t)(zEnd-z));
@@ -1052,9 +1067,9 @@ static void csvRun(Cli *p, int bInfer){
       if( zCr && zCr<z ) zCr = memchr(z, '\r', (size_t)(zEnd-z));
       zEol = zCr && (zLf==0 || zCr<zLf) ? zCr : zLf;
       nSeg = zEol ? (size_t)(zEol+1-z) : (size_t)(zEnd-z);
-      if( p->iRecLine==0 && !isBlankLine(z, nSeg) ) p->iRecLine = p->iLine;
-      nDone = csv_parse(&csv, z, nSeg, csvField, csvRecord, p);
-      if( nDone!=nSeg && p->rc==0 ) csvParseError(p, &csv);
+      if( p->iRecLine==0 && !cliIsBlankLine(z, nSeg) ) p->iRecLine = p->iLine;
+      nDone = csv_parse(&csv, z, nSeg, cliCsvField, cliCsvRecord, p);
+      if( nDone!=nSeg && p->rc==0 ) cliCsvParseError(p, &csv);
       z += nSeg;
       if( zEol==0 ){
         bAfterCr = 0;
@@ -1070,7 +1085,7 @@ static void csvRun(Cli *p, int bInfer){
     p->nIn += (sqlite3_int64)n;
   }
   if( p->rc==0 ){
-    if( csv_fini(&csv, csvField, csvRecord, p) && p->rc==0 ){
+    if( csv_fini(&csv, cliCsvField, cliCsvRecord, p) && p->rc==0 ){
       cliErrorAt(p, "malformed %s: a quoted field is not closed by the end "
                  "of the input", p->eFmt==FMT_TSV ? "TSV" : "CSV");
     }
@@ -1086,7 +1101,7 @@ static void csvRun(Cli *p, int bInfer){
 */
 
 /* Which SEEN_* a json_each() type name is. */
-static int jsonSeen(const char *zType){
+static int cliJsonSeen(const char *zType){
   if( zType==0 || strcmp(zType, "null")==0 ) return 0;
   if( strcmp(zType, "integer")==0 || strcmp(zType, "true")==0
    || strcmp(zType, "false")==0 ){
@@ -1101,7 +1116,7 @@ static int jsonSeen(const char *zType){
 ** pass, add the key to the columns (if new) with the type seen; otherwise
 ** copy its value into the current record.  *piHint is the column of the
 ** previous key, and is set to this one's. */
-static void jsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
+static void cliJsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
   const char *zKey = (const char*)sqlite3_column_text(pStmt, iKeyCol);
   int iValCol = iKeyCol+1;
   int iCol;
@@ -1111,7 +1126,7 @@ static void jsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
       cliErrorAt(p, "an empty key");
       return;
     }
-    iCol = colFind(p, zKey, *piHint+1);
+    iCol = cliColFind(p, zKey, *piHint+1);
     if( iCol>=0 && p->aCol[iCol].iObj==p->nRec ){
       /* As a CSV header may not name a column twice, nor may an object:
       ** SQLite's ->> would read the first, an upsert write the last. */
@@ -1125,17 +1140,17 @@ static void jsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
                    p->nColMax, cliName(zKey, -1));
         return;
       }
-      iCol = colAdd(p, zKey);
+      iCol = cliColAdd(p, zKey);
     }
     if( iCol<0 ) return;
     p->aCol[iCol].iObj = p->nRec;
-    p->aCol[iCol].mSeen |= jsonSeen(
+    p->aCol[iCol].mSeen |= cliJsonSeen(
         (const char*)sqlite3_column_text(pStmt, iKeyCol+2));
     if( sqlite3_column_type(pStmt, iValCol)==SQLITE_INTEGER
      && !cliIntFitsReal(sqlite3_column_int64(pStmt, iValCol)) ){
       p->aCol[iCol].mSeen |= SEEN_BIG;
     }
-  }else if( (iCol = colFind(p, zKey, *piHint+1))>=0 ){
+  }else if( (iCol = cliColFind(p, zKey, *piHint+1))>=0 ){
     Value *pVal = &p->aVal[iCol];
     pVal->eType = sqlite3_column_type(pStmt, iValCol);
     switch( pVal->eType ){
@@ -1151,7 +1166,7 @@ static void jsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
         const char *z = (const char*)sqlite3_column_text(pStmt, iValCol);
         pVal->eType = SQLITE_TEXT;
         pVal->n = sqlite3_column_bytes(pStmt, iValCol);
-        pVal->i = rowText(p, z ? z : "", (size_t)pVal->n);
+        pVal->i = cliRowText(p, z ? z : "", (size_t)pVal->n);
         break;
       }
     }
@@ -1160,7 +1175,7 @@ static void jsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
 }
 
 /* 1 if z, n bytes, may escape a NUL: holds the text \u0000. */
-static int jsonMayHoldNul(const char *z, size_t n){
+static int cliJsonMayHoldNul(const char *z, size_t n){
   const char *zEnd = z + n;
   while( (z = memchr(z, '\\', (size_t)(zEnd-z)))!=0 ){
     if( zEnd-z>=6 && memcmp(z, "\\u0000", 6)==0 ) return 1;
@@ -1173,10 +1188,10 @@ static int jsonMayHoldNul(const char *z, size_t n){
 ** Refuse a key that holds a NUL ("v\u0000zz"): json_each() gives its key
 ** cut at the NUL, "v", so its value would land in column v.  The raw key
 ** is read from fullkey, $."v\u0000zz", and named as written.  Called only
-** for a text that jsonMayHoldNul(), so the passes need no fullkey.  An
+** for a text that cliJsonMayHoldNul(), so the passes need no fullkey.  An
 ** invalid text is left for the pass to report.
 */
-static void jsonNulKeys(Cli *p, const char *z, size_t n){
+static void cliJsonNulKeys(Cli *p, const char *z, size_t n){
   sqlite3_stmt *pStmt = 0;
   if( sqlite3_prepare_v2(p->db, p->eFmt==FMT_JSON ?
         "SELECT r.key, j.fullkey FROM json_each(?1) AS r, "
@@ -1207,8 +1222,8 @@ static void jsonNulKeys(Cli *p, const char *z, size_t n){
 }
 
 /* The JSON type of the text bound to ?1 of pType, for messages. */
-static const char *jsonTypeOf(Cli *p, sqlite3_stmt *pType,
-                              const char *z, size_t n){
+static const char *cliJsonTypeOf(Cli *p, sqlite3_stmt *pType,
+                                 const char *z, size_t n){
   const char *zType = "?";
   sqlite3_bind_text64(pType, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
                       SQLITE_UTF8);
@@ -1220,7 +1235,7 @@ static const char *jsonTypeOf(Cli *p, sqlite3_stmt *pType,
 }
 
 /* Hint for a JSON text that will not parse as one document. */
-static const char *jsonHint(Cli *p, const char *z, size_t n){
+static const char *cliJsonHint(Cli *p, const char *z, size_t n){
   size_t i = 0;
   while( i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r' || z[i]=='\n') ) i++;
   if( p->eFmt==FMT_JSON && i<n && z[i]=='{' ){
@@ -1230,8 +1245,8 @@ static const char *jsonHint(Cli *p, const char *z, size_t n){
 }
 
 /* One line of JSON lines: an object, or a blank line (skipped). */
-static void jsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
-                      const char *z, size_t n){
+static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
+                         const char *z, size_t n){
   int rc, nKey = 0, iHint = -1;
   size_t i;
   for(i=0; i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r'); i++){}
@@ -1239,16 +1254,16 @@ static void jsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   p->iRecLine = p->iLine;
   if( p->bInfer ){
     p->nRec++;
-    if( jsonMayHoldNul(z, n) ) jsonNulKeys(p, z, n);
+    if( cliJsonMayHoldNul(z, n) ) cliJsonNulKeys(p, z, n);
     if( p->rc ) return;
   }else{
-    rowClear(p, p->nCol);
+    cliRowClear(p, p->nCol);
   }
   sqlite3_bind_text64(pEach, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
                       SQLITE_UTF8);
   while( p->rc==0 && (rc = sqlite3_step(pEach))==SQLITE_ROW ){
     if( sqlite3_column_type(pEach, 0)!=SQLITE_TEXT ) break;
-    jsonKey(p, pEach, 0, &iHint);
+    cliJsonKey(p, pEach, 0, &iHint);
     nKey++;
   }
   rc = sqlite3_reset(pEach);
@@ -1259,7 +1274,7 @@ static void jsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   }
   if( nKey==0 ){
     /* No key: an empty object, or no object at all */
-    const char *zType = jsonTypeOf(p, pType, z, n);
+    const char *zType = cliJsonTypeOf(p, pType, z, n);
     if( strcmp(zType, "object")!=0 ){
       cliErrorAt(p, "not a JSON object (%s)", zType);
     }
@@ -1267,13 +1282,13 @@ static void jsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   }
   if( p->rc==0 && !p->bInfer ){
     cliWriteRow(p);
-    if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nIn, p->szIn);
+    cliProgress(p, p->nIn, p->szIn);
   }
 }
 
 /* One pass over a JSON lines input: find the columns and their types
 ** (bInfer), or write the rows. */
-static void jsonlRun(Cli *p, int bInfer){
+static void cliJsonlRun(Cli *p, int bInfer){
   sqlite3_stmt *pEach = 0, *pType = 0;
   size_t nHave = 0;               /* bytes of a partial line at aChunk */
   int bFirst = 1;
@@ -1297,18 +1312,18 @@ static void jsonlRun(Cli *p, int bInfer){
     n = cliRead(p, p->aChunk+nHave, p->nChunkAlloc-nHave);
     if( p->rc ) break;
     if( n==0 ){
-      if( nHave ) jsonlLine(p, pEach, pType, p->aChunk, nHave);
+      if( nHave ) cliJsonlLine(p, pEach, pType, p->aChunk, nHave);
       break;
     }
     p->nIn += (sqlite3_int64)n;
     if( bFirst ){
       bFirst = 0;
-      if( n>=3 && memcmp(p->aChunk, "\xEF\xBB\xBF", 3)==0 ) iStart = 3;
+      iStart = cliBomSize(p->aChunk, n);
     }
     n += nHave;
     for(i=iStart; i<n && p->rc==0; i++){
       if( p->aChunk[i]=='\n' ){
-        jsonlLine(p, pEach, pType, p->aChunk+iStart, i-iStart);
+        cliJsonlLine(p, pEach, pType, p->aChunk+iStart, i-iStart);
         p->iLine++;
         iStart = i+1;
       }
@@ -1322,8 +1337,8 @@ static void jsonlRun(Cli *p, int bInfer){
 
 /* Read the whole input into a buffer (malloc'd, *pn bytes, with a
 ** nul after them), without a leading BOM.  NULL on error. */
-static char *readAll(Cli *p, size_t *pn){
-  size_t nAlloc = CHUNK, n = 0;
+static char *cliReadAll(Cli *p, size_t *pn){
+  size_t nAlloc = CHUNK, n = 0, nBom;
   char *z = malloc(nAlloc);
   while( z ){
     size_t nGot;
@@ -1343,9 +1358,10 @@ static char *readAll(Cli *p, size_t *pn){
   }
   if( z==0 ){ cliNomem(p); return 0; }
   z[n] = 0;
-  if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ){
-    memmove(z, z+3, n-3+1);
-    n -= 3;
+  nBom = cliBomSize(z, n);
+  if( nBom ){
+    memmove(z, z+nBom, n-nBom+1);
+    n -= nBom;
   }
   *pn = n;
   return z;
@@ -1356,10 +1372,10 @@ static char *readAll(Cli *p, size_t *pn){
 ** json_each() finds the columns and their types and checks that every
 ** element is an object, a second one writes the rows.
 */
-static void jsonRun(Cli *p){
+static void cliJsonRun(Cli *p){
   sqlite3_stmt *pStmt = 0, *pType = 0;
   size_t n = 0;
-  char *z = readAll(p, &n);
+  char *z = cliReadAll(p, &n);
   sqlite3_int64 nElem = 0, iPrev = -1;
   int rc, iHint = -1, bPending = 0;
   const char *zType;
@@ -1372,7 +1388,7 @@ static void jsonRun(Cli *p){
   }
   sqlite3_bind_text64(pType, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
   if( sqlite3_step(pType)!=SQLITE_ROW ){
-    cliError(p, "%s: not valid JSON%s", p->zName, jsonHint(p, z, n));
+    cliError(p, "%s: not valid JSON%s", p->zName, cliJsonHint(p, z, n));
     goto done;
   }
   zType = (const char*)sqlite3_column_text(pType, 0);
@@ -1387,7 +1403,7 @@ static void jsonRun(Cli *p){
   sqlite3_reset(pType);
 
   /* Pass 1: columns, their types, and every element an object. */
-  if( jsonMayHoldNul(z, n) ) jsonNulKeys(p, z, n);
+  if( cliJsonMayHoldNul(z, n) ) cliJsonNulKeys(p, z, n);
   if( p->rc ) goto done;
   rc = sqlite3_prepare_v2(p->db,
       "SELECT r.key, r.type, j.key, j.value, j.type FROM json_each(?1) AS r "
@@ -1405,7 +1421,7 @@ static void jsonRun(Cli *p){
       cliErrorAt(p, "not a JSON object (%s)", zType ? zType : "?");
       break;
     }
-    jsonKey(p, pStmt, 2, &iHint);
+    cliJsonKey(p, pStmt, 2, &iHint);
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK ){
     cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
@@ -1421,14 +1437,14 @@ static void jsonRun(Cli *p){
       if( bPending ){
         cliWriteRow(p);
         if( p->rc ) break;
-        if( (p->nRow & 0xfff)==0 ) cliProgress(p, p->nRow, nElem);
+        cliProgress(p, p->nRow, nElem);
       }
       p->iElem = iPrev = iElem;
-      rowClear(p, p->nCol);
+      cliRowClear(p, p->nCol);
       bPending = 1;
       iHint = -1;
     }
-    jsonKey(p, pStmt, 2, &iHint);
+    cliJsonKey(p, pStmt, 2, &iHint);
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK ){
     cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
@@ -1513,7 +1529,7 @@ static const char zUsage[] =
 "    sqlite-upsert new.db items --json --create --key id\n";
 
 /* A usage error: message, pointer to --help, exit status 2. */
-static int usageError(const char *zFmt, ...){
+static int cliUsageError(const char *zFmt, ...){
   va_list ap;
   fprintf(stderr, PROG ": ");
   va_start(ap, zFmt);
@@ -1524,7 +1540,7 @@ static int usageError(const char *zFmt, ...){
 }
 
 /* The format FILE's name implies, or FMT_NONE. */
-static int formatOfName(const char *zFile){
+static int cliFormatOfName(const char *zFile){
   static const struct { const char *zExt; int eFmt; } aExt[] = {
     { ".csv", FMT_CSV }, { ".tsv", FMT_TSV }, { ".tab", FMT_TSV },
     { ".json", FMT_JSON }, { ".jsonl", FMT_JSONL }, { ".ndjson", FMT_JSONL },
@@ -1556,7 +1572,7 @@ static int cliArgs(Cli *p, int argc, char **argv){
     char zFlag[32];
     size_t k;
     if( !bOpts || z[0]!='-' || z[1]==0 ){
-      if( nPos==3 ) return usageError("unexpected argument '%s'", z);
+      if( nPos==3 ) return cliUsageError("unexpected argument '%s'", z);
       azPos[nPos++] = z;
       continue;
     }
@@ -1569,7 +1585,7 @@ static int cliArgs(Cli *p, int argc, char **argv){
     z++;
     /* --flag=value or --flag value */
     k = strcspn(z, "=");
-    if( k>=sizeof(zFlag) ) return usageError("unknown option '%s'", argv[i]);
+    if( k>=sizeof(zFlag) ) return cliUsageError("unknown option '%s'", argv[i]);
     memcpy(zFlag, z, k);
     zFlag[k] = 0;
     if( z[k]=='=' ) zVal = z+k+1;
@@ -1577,33 +1593,33 @@ static int cliArgs(Cli *p, int argc, char **argv){
       if( strcmp(zFlag, aFmt[k].zName)==0 ) break;
     }
     if( k<sizeof(aFmt)/sizeof(aFmt[0]) ){
-      if( zVal ) return usageError("--%s takes no value", zFlag);
+      if( zVal ) return cliUsageError("--%s takes no value", zFlag);
       if( p->eFmt && p->eFmt!=aFmt[k].eFmt ){
-        return usageError("more than one format given");
+        return cliUsageError("more than one format given");
       }
       p->eFmt = aFmt[k].eFmt;
       continue;
     }
     if( strcmp(zFlag, "create")==0 ){
-      if( zVal ) return usageError("--create takes no value");
+      if( zVal ) return cliUsageError("--create takes no value");
       p->bCreate = 1;
       continue;
     }
     if( strcmp(zFlag, "no-foreign-keys")==0 ){
-      if( zVal ) return usageError("--no-foreign-keys takes no value");
+      if( zVal ) return cliUsageError("--no-foreign-keys takes no value");
       p->bNoFk = 1;
       continue;
     }
     if( strcmp(zFlag, "key") && strcmp(zFlag, "update") && strcmp(zFlag, "keep")
      && strcmp(zFlag, "nulls") && strcmp(zFlag, "batch") ){
-      return usageError("unknown option '%s'", argv[i]);
+      return cliUsageError("unknown option '%s'", argv[i]);
     }
     if( zVal==0 ){
-      if( i+1>=argc ) return usageError("--%s needs a value", zFlag);
+      if( i+1>=argc ) return cliUsageError("--%s needs a value", zFlag);
       zVal = argv[++i];
     }
     if( strcmp(zFlag, "key")==0 ){
-      if( zVal[0]==0 ) return usageError("--key needs at least one column");
+      if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
       p->zKey = zVal;
     }else if( strcmp(zFlag, "update")==0 ){
       p->zUpdate = zVal;
@@ -1611,7 +1627,8 @@ static int cliArgs(Cli *p, int argc, char **argv){
       p->zKeep = zVal;
     }else if( strcmp(zFlag, "nulls")==0 ){
       if( strcmp(zVal, "keep") && strcmp(zVal, "overwrite") ){
-        return usageError("--nulls is 'keep' or 'overwrite', not '%s'", zVal);
+        return cliUsageError("--nulls is 'keep' or 'overwrite', not '%s'",
+                             zVal);
       }
       p->zNulls = zVal;
     }else{
@@ -1620,28 +1637,28 @@ static int cliArgs(Cli *p, int argc, char **argv){
       errno = 0;
       n = strtoll(zVal, &zEnd, 10);
       if( zVal[0]<'0' || zVal[0]>'9' || *zEnd || errno || n<1 ){
-        return usageError("--batch needs a number of rows, 1 or more, "
-                          "not '%s'", zVal);
+        return cliUsageError("--batch needs a number of rows, 1 or more, "
+                             "not '%s'", zVal);
       }
       p->nBatch = n;
     }
   }
-  if( nPos<2 ) return usageError("needs a database and a table");
+  if( nPos<2 ) return cliUsageError("needs a database and a table");
   if( p->zUpdate && p->zKeep ){
-    return usageError("--update and --keep cannot be used together");
+    return cliUsageError("--update and --keep cannot be used together");
   }
   p->zDb = azPos[0];
   p->zTable = azPos[1];
   p->zFile = nPos>2 ? azPos[2] : "-";
   if( p->eFmt==FMT_NONE ){
     if( strcmp(p->zFile, "-")==0 ){
-      return usageError("give the format of standard input: --csv, --tsv, "
-                        "--json or --jsonl");
+      return cliUsageError("give the format of standard input: --csv, "
+                           "--tsv, --json or --jsonl");
     }
-    p->eFmt = formatOfName(p->zFile);
+    p->eFmt = cliFormatOfName(p->zFile);
     if( p->eFmt==FMT_NONE ){
-      return usageError("cannot tell the format of '%s' from its name: give "
-                        "--csv, --tsv, --json or --jsonl", p->zFile);
+      return cliUsageError("cannot tell the format of '%s' from its name: "
+                           "give --csv, --tsv, --json or --jsonl", p->zFile);
     }
   }
   return -1;
@@ -1809,7 +1826,7 @@ int main(int argc, char **argv){
   memset(p, 0, sizeof(*p));
   rc = cliArgs(p, argc, argv);
   if( rc>=0 ) return rc;
-  p->tStart = now();
+  p->tStart = cliNow();
   p->tNext = p->tStart;
   p->bTty = isatty(2);
   cliCatchSignals();
@@ -1821,20 +1838,20 @@ int main(int argc, char **argv){
     case FMT_TSV:
       if( !p->bTableExists ){
         cliSpool(p);
-        if( p->rc==0 ) csvRun(p, 1);
+        if( p->rc==0 ) cliCsvRun(p, 1);
         cliRewind(p);
       }
-      if( p->rc==0 ) csvRun(p, 0);
+      if( p->rc==0 ) cliCsvRun(p, 0);
       break;
     case FMT_JSON:
-      if( p->rc==0 ) jsonRun(p);
+      if( p->rc==0 ) cliJsonRun(p);
       break;
     default:
       cliSpool(p);
-      if( p->rc==0 ) jsonlRun(p, 1);
+      if( p->rc==0 ) cliJsonlRun(p, 1);
       cliRewind(p);
       cliSetup(p);
-      if( p->rc==0 ) jsonlRun(p, 0);
+      if( p->rc==0 ) cliJsonlRun(p, 0);
       break;
   }
   if( p->bShown ) fprintf(stderr, "\r%60s\r", "");
@@ -1844,7 +1861,7 @@ int main(int argc, char **argv){
     cliCounts(p, aCount);
     printf("inserted %lld, updated %lld, skipped %lld in %.2f s\n",
            (long long)aCount[0], (long long)aCount[1], (long long)aCount[2],
-           now()-p->tStart);
+           cliNow()-p->tStart);
   }else{
     int bRolledBack = 0;
     fprintf(stderr, PROG ": %s\n", p->zErr ? p->zErr : "out of memory");

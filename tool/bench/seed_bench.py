@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Bulk upsert from SQLAlchemy: the ORM answers, native SQL, upsert_into.
 
-    /usr/bin/python3 tool/seed_bench.py [--rows N] [--runs N] [--ext PATH]
-                                        [--json FILE] [--markdown]
-    /usr/bin/python3 tool/seed_bench.py --combine FILE... [--markdown]
-    /usr/bin/python3 tool/seed_bench.py --callgrind [--rows N] [--ext PATH]
+    /usr/bin/python3 tool/bench/seed_bench.py [--rows N] [--runs N]
+                                  [--ext PATH] [--json FILE] [--markdown]
+    /usr/bin/python3 tool/bench/seed_bench.py --combine FILE... [--markdown]
+    /usr/bin/python3 tool/bench/seed_bench.py --callgrind [--rows N]
+                                  [--ext PATH]
 
-The benchmark of issue 4, "tool/seed_bench.py": a file database (a fresh
+The benchmark of issue 4, "tool/bench/seed_bench.py": a file database (a fresh
 one for every run, in a temporary directory, default rollback journal and
 synchronous setting), customer(id INTEGER PRIMARY KEY, name TEXT), and N
 rows (10000) upserted in three scenarios: all new, 50/50 (every even id
@@ -26,25 +27,25 @@ seeded first), all existing.  The methods, each in one transaction:
   up_sql    upsert_into: the same virtual table, executemany of tuples
             through connection.exec_driver_sql: like for like with native
 
-The extension is loaded in a "connect" event (tool/sqlalchemy_example.py)
-for every method, so the connection is the same kind for all of them; the
-pool is warmed before timing, so no method pays for opening it.  Rows are
-built before the clock starts (dicts or tuples, as each method takes them);
-CREATE VIRTUAL TABLE is timed with the upsert_into methods.  Two clocks
-run around the method including its COMMIT: time.perf_counter (wall time)
-and time.process_time (CPU time of this process: no fsync waits, no other
-processes; SQLite runs in the process, so it is all there); each gets its
-own table.  The seconds are the median of --runs runs, taken round-robin
-over the methods (a round runs each method once).  Ratios and speedups are
-paired: the median over rounds of the ratio within a round, so that a
-change in machine load between rounds (a shared machine) cancels out.
-After every run the table is read back through a separate sqlite3
-connection and must hold exactly ids 1..N with the new names (and pass
-integrity_check); upsert_into's counts must match the scenario.  Any
-mismatch stops the run with exit code 1.  The targets (issue 4) are
-reported, not enforced, in wall and in CPU time, for up_core and up_sql:
-at least 4x faster than the faster of merge and bulk, and within 1.2x of
-native.
+The extension is loaded in a "connect" event
+(tool/examples/sqlalchemy_example.py) for every method, so the connection
+is the same kind for all of them; the pool is warmed before timing, so no
+method pays for opening it.  Rows are built before the clock starts (dicts
+or tuples, as each method takes them); CREATE VIRTUAL TABLE is timed with
+the upsert_into methods.  Two clocks run around the method including its
+COMMIT: time.perf_counter (wall time) and time.process_time (CPU time of
+this process: no fsync waits, no other processes; SQLite runs in the
+process, so it is all there); each gets its own table.  The seconds are the
+median of --runs runs, taken round-robin over the methods (a round runs
+each method once).  Ratios and speedups are paired: the median over rounds
+of the ratio within a round, so that a change in machine load between
+rounds (a shared machine) cancels out.  After every run the table is read
+back through a separate sqlite3 connection and must hold exactly ids 1..N
+with the new names (and pass integrity_check); upsert_into's counts must
+match the scenario.  Any mismatch stops the run with exit code 1.  The
+targets (issue 4) are reported, not enforced, in wall and in CPU time, for
+up_core and up_sql: at least 4x faster than the faster of merge and bulk,
+and within 1.2x of native.
 
 --json FILE writes every run's seconds; --combine reads several such files
 and reports each figure as the median of the invocations' figures.
@@ -81,7 +82,7 @@ from sqlalchemy.orm import Session, declarative_base
 from sqlalchemy.pool import QueuePool
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_EXT = os.path.join(HERE, "..", "dist", "upsert")
+DEFAULT_EXT = os.path.join(HERE, "..", "..", "dist", "upsert")
 
 Base = declarative_base()
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make test-clients: the client recipes of README.md, each run and checked.
 #
-#   C, embedded        dist/embed_example (tool/embed_example.c), and
+#   C, embedded        dist/embed_example (tool/examples/embed_example.c), and
 #                      dist/future/embed_example for its error message
 #   Python/SQLAlchemy  test/clients/sqlalchemy_test.py, with Debian's
 #                      /usr/bin/python3 (python3-sqlalchemy 1.4)
@@ -13,7 +13,7 @@
 # Expects `make` to have built dist/upsert and dist/embed_example, and
 # `tool/deps.sh clients` to have installed the Debian packages.  Ends with
 # one line "test-clients: N passed, N failed"; exits non-zero on a failure.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$(pwd)
 PY=/usr/bin/python3          # Debian's: pyenv's sqlite3 cannot load extensions
 NODEDIR=test/clients/node
@@ -52,11 +52,11 @@ expect_error "embed_example, SQLite too old" \
   dist/future/embed_example
 
 # --- Python, SQLAlchemy ------------------------------------------------
-step "sqlalchemy_example" $PY tool/sqlalchemy_example.py
+step "sqlalchemy_example" $PY tool/examples/sqlalchemy_example.py
 step "sqlalchemy_test" $PY test/clients/sqlalchemy_test.py
 expect_error "sqlalchemy_example, wrong path" \
   "cannot load the upsert_into extension from '/nonexistent/upsert'" \
-  $PY tool/sqlalchemy_example.py --ext /nonexistent/upsert
+  $PY tool/examples/sqlalchemy_example.py --ext /nonexistent/upsert
 
 # --- Node.js, better-sqlite3 -------------------------------------------
 node_ok=1

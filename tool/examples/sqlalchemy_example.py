@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Bulk upsert on the primary key with SQLAlchemy 1.4 and upsert_into.
 
-    /usr/bin/python3 tool/sqlalchemy_example.py [--ext PATH] [--rows N] [DBFILE]
+    /usr/bin/python3 tool/examples/sqlalchemy_example.py [--ext PATH]
+                                                         [--rows N] [DBFILE]
 
 The extension is loaded in a "connect" event, so every pooled connection
 has it; the TEMP virtual table is created in the session, and one
@@ -23,7 +24,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, \
 from sqlalchemy.orm import Session, declarative_base
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_EXT = os.path.join(HERE, "..", "dist", "upsert")
+DEFAULT_EXT = os.path.join(HERE, "..", "..", "dist", "upsert")
 
 Base = declarative_base()
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run one libFuzzer target for a bounded time:
 #
-#   tool/fuzz.sh NAME SECONDS [libFuzzer flags ...]
+#   tool/scripts/fuzz.sh NAME SECONDS [libFuzzer flags ...]
 #
 # NAME is create or diff.  dist/fuzz_NAME runs on dist/fuzz/NAME/, a corpus
 # seeded from test/fuzz/NAME/ (never written) and kept between runs.  The
@@ -12,7 +12,7 @@ set -e
 name=$1
 secs=$2
 shift 2
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 corpus=dist/fuzz/$name
 log=dist/fuzz/$name.log
 mkdir -p "$corpus"

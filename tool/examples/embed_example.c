@@ -1,7 +1,7 @@
 /*
 ** A bulk upsert from C with the extension compiled into the program.
 **
-**   cc -DSQLITE_CORE tool/embed_example.c ext/upsert.c -lsqlite3 \
+**   cc -DSQLITE_CORE tool/examples/embed_example.c ext/upsert.c -lsqlite3 \
 **      -o dist/embed_example          (or: make dist/embed_example)
 **   dist/embed_example [DBFILE]       (default: an in-memory database)
 **
