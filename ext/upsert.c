@@ -77,6 +77,10 @@ SQLITE_EXTENSION_INIT1
 
 #define UPSERT_ERR "upsert_into: "
 
+/*****************************************************************************
+** Objects: the module, its tables, cursors and counts
+*/
+
 typedef struct UpsertTab UpsertTab;
 typedef struct UpsertCursor UpsertCursor;
 typedef struct UpsertModule UpsertModule;
@@ -165,15 +169,24 @@ struct UpsertWrite {
   unsigned char *aNull;      /* With nulls=keep: which columns are NULL */
 };
 
+/*
+** An upsert_into table.
+*/
 struct UpsertTab {
   sqlite3_vtab base;         /* Base class.  Must be first */
   sqlite3 *db;               /* The connection */
   UpsertModule *pMod;        /* Module data holding the list of tables */
   UpsertTab *pNext;          /* Next table in pMod->pList */
   UpsertStats *pStats;       /* Counts of this table, owned by pMod */
+  char zPtr[40];             /* "vtab:%p" of this table, as EXPLAIN says */
+  char *zUnusable;           /* Why it cannot be used, or NULL: see the
+                             ** comment above upsertInit() */
+
+  /* Configuration: what upsertDerive() derived from the arguments and the
+  ** backing table's schema, at connect and again after a schema change
+  ** (upsertRefresh(), which exchanges this group: upsertSwapDerived()) */
   char *zDb;                 /* Schema of the backing table */
   char *zTab;                /* Name of the backing table */
-  char *zUnusable;            /* Why the backing table is unusable, or NULL */
   char *zWhere;              /* where= expression, or NULL */
   int iDb;                   /* Index of zDb in pragma database_list */
   int bRowid;                /* True if the backing table has a rowid */
@@ -183,6 +196,9 @@ struct UpsertTab {
   int nCol;                  /* Number of declared columns */
   char **azCol;              /* Names of the declared columns */
   unsigned char *aFlag;      /* UPSERT_F_* flags of each declared column */
+#define UPSERT_F_UPDATE 0x01   /* Overwritten on conflict */
+#define UPSERT_F_KEY    0x02   /* Part of the conflict target */
+#define UPSERT_F_NEED   0x04   /* NOT NULL and no DEFAULT */
   int nNeed;                 /* Undeclared NOT NULL columns without DEFAULT */
   char **azNeed;             /* Their names */
   char **azKeyColl;          /* Collation of each key column, or NULL */
@@ -190,37 +206,42 @@ struct UpsertTab {
   int nKey;                  /* Number of key columns */
   int *aiKey;                /* Declared-column index of each key column */
   const char *zRowid;        /* How to name the rowid in SQL, or NULL */
-  /* Rows of a backing table without a rowid: see upsertRowKeyName() */
-  char zRowKey[32];          /* Hidden PRIMARY KEY column, or "" */
+  char zRowKey[32];          /* Hidden PRIMARY KEY column of a table over a
+                             ** backing table without a rowid, or "": see
+                             ** upsertRowKeyName() */
   int iRowKey;               /* Its column number, after the declared ones */
-  unsigned char *aNull;      /* Scratch: NULL pattern of the current row */
-  int nWrite;                /* Entries of aWrite[] in use */
-  int iEvict;                /* Next entry of aWrite[] to replace */
-  UpsertWrite aWrite[UPSERT_N_WRITE];  /* Inner write statements */
-  sqlite3_stmt *apScan[2];   /* Idle read statements, UPSERT_PLAN_* */
-  int nInner;                /* Inner statements of this table running */
-  int bOpenerDue;                 /* Run pOpener before the next row */
-  int bNoCache;              /* Inner statements hold upsert_into tables:
-                             ** one is prepared for each row, not cached,
-                             ** see upsertHoldsUpsert() */
-  sqlite3_stmt *pOpener;     /* See upsertOpenerStmt() */
-  int bUpdated;              /* Set by upsert_into_count() in a step */
-  /* The runaway guard, for the statements at each depth of inner
-  ** statements running (upsertUpdate()) */
-  int anRun[UPSERT_MAX_DEPTH+1];           /* Rows of the statement so far */
-  sqlite3_int64 anMark[UPSERT_MAX_DEPTH+1];/* total_changes after last row */
-  char zPtr[40];             /* "vtab:%p" of this table, as EXPLAIN says */
+  int iCookie;               /* schema_version of zDb when derived */
+  char *zDbFile;             /* The file of zDb then ("" if in memory) */
+
   /* Following schema changes: see upsertRefresh() */
   int nArg;                  /* Arguments of xConnect */
   char **azArg;              /* Copies of them */
   char *zDecl;               /* The declaration of the virtual table */
-  int iCookie;               /* schema_version of zDb when derived */
-  char *zDbFile;             /* The file of zDb then ("" if in memory) */
+  int iGen;                  /* Times the key or its collations changed */
+  int nRefresh;              /* Times upsertRefresh() took a new state */
+
+  /* Cached statements, finalized by xDisconnect and by upsertRefresh() */
+  int nWrite;                /* Entries of aWrite[] in use */
+  int iEvict;                /* Next entry of aWrite[] to replace */
+  UpsertWrite aWrite[UPSERT_N_WRITE];  /* Inner write statements */
+  sqlite3_stmt *apScan[2];   /* Idle read statements, UPSERT_PLAN_* */
+  sqlite3_stmt *pOpener;     /* See upsertOpenerStmt() */
+  int bNoCache;              /* Inner statements hold upsert_into tables:
+                             ** one is prepared for each row, not cached,
+                             ** see upsertHoldsUpsert() */
+
+  /* State of the statement and the row being written */
+  unsigned char *aNull;      /* Scratch: NULL pattern of the current row */
+  int nInner;                /* Inner statements of this table running */
+  int bOpenerDue;            /* Run pOpener before the next row */
+  int bUpdated;              /* Set by upsert_into_count() in a step */
   sqlite3_stmt *pStep;       /* Inner write statement stepping, or NULL */
   int nStepPrep;             /* Its re-prepare count when it was built */
   int bStale;                /* upsert_into_fresh() failed in this step */
-  int iGen;                  /* Times the key or its collations changed */
-  int nRefresh;              /* Times upsertRefresh() took a new state */
+  /* The runaway guard, for the statements at each depth of inner
+  ** statements running (upsertUpdate()) */
+  int anRun[UPSERT_MAX_DEPTH+1];           /* Rows of the statement so far */
+  sqlite3_int64 anMark[UPSERT_MAX_DEPTH+1];/* total_changes after last row */
 };
 
 struct UpsertCursor {
@@ -231,6 +252,19 @@ struct UpsertCursor {
   int bEof;                  /* True at end of results */
   sqlite3_int64 iRow;        /* Position of the row in this xFilter's rows */
 };
+
+/* Functions used before the section that defines them */
+static sqlite3_stmt *upsertWriteStmt(UpsertTab*, int, const unsigned char*,
+                                     int*, char**);
+static int upsertRefresh(UpsertTab*, int*);
+static UpsertStats *upsertStatsAttach(sqlite3*, UpsertModule*,
+                                      const char*, const char*, int);
+static void upsertStatsDrop(UpsertModule*, UpsertStats*);
+static int upsertStatsShared(UpsertTab*);
+
+/*****************************************************************************
+** Errors
+*/
 
 /*
 ** Replace the error message of pTab with a new one formatted from zFmt.
@@ -284,22 +318,28 @@ static sqlite3_stmt *upsertPrepare(
 }
 
 /*
-** Return non-zero, with the error set, if the backing table is a shadow
-** table and the connection is in defensive mode, in which SQLite refuses
-** to write one (SQLITE_DBCONFIG_DEFENSIVE).  SQLite checks that only when
-** it prepares a statement while no other runs, so it never sees the inner
-** statements, which are prepared and stepped inside xUpdate: the check is
-** made here, for every row, since the mode may change at any time.
+** Report the error of a statement that reads or writes the backing
+** table.  Returns the error code.
 */
-static int upsertShadowLocked(UpsertTab *pTab){
-  int bOn = 0;
-  sqlite3_db_config(pTab->db, SQLITE_DBCONFIG_DEFENSIVE, -1, &bOn);
-  if( bOn ){
-    /* SQLite's own message for a native write */
-    upsertError(pTab, "table %s may not be modified", pTab->zTab);
+static int upsertStmtError(UpsertTab *pTab, int rc){
+  const char *zMsg = sqlite3_errmsg(pTab->db);
+  int bNative = pTab->pMod->bNativeMsg;
+  pTab->pMod->bNativeMsg = 0;
+  if( rc==SQLITE_NOMEM ) return rc;
+  if( (rc&0xff)==SQLITE_CONSTRAINT || bNative
+   || strncmp(zMsg, UPSERT_ERR, sizeof(UPSERT_ERR)-1)==0 ){
+    /* SQLite's own message, or that of an upsert_into table written by
+    ** a trigger, unchanged */
+    upsertError(pTab, "%s", zMsg);
+  }else{
+    upsertError(pTab, UPSERT_ERR "%s", zMsg);
   }
-  return bOn;
+  return rc;
 }
+
+/*****************************************************************************
+** Argument parsing
+*/
 
 static int upsertIsSpace(char c){
   return c==' ' || c=='\t' || c=='\n' || c=='\r';
@@ -410,79 +450,351 @@ static void upsertFreeList(char **az, int n){
 }
 
 /*
-** Append to pDecl, after a space, zType, the declared type of a column of
-** the backing table, so that the virtual table's column gets exactly that
-** type and so its affinity.  The type is written as one quoted token,
-** which SQLite dequotes: whatever it holds, it is never read as SQL.
+** The options, in the order of UpsertOpt.az[].
+*/
+static const char *azUpsertOpt[] = {
+  "key", "columns", "update", "keep", "nulls", "where"
+};
+
+#define UPSERT_OPT_KEY     0
+#define UPSERT_OPT_COLUMNS 1
+#define UPSERT_OPT_UPDATE  2
+#define UPSERT_OPT_KEEP    3
+#define UPSERT_OPT_NULLS   4
+#define UPSERT_OPT_WHERE   5
+#define UPSERT_N_OPT       6
+
+/*
+** Split the arguments "name=value" into az[], one per option of
+** azUpsertOpt[], pointing into argv.  Returns SQLITE_OK or SQLITE_ERROR
+** with *pzErr set.
+*/
+static int upsertOptions(
+  int argc, const char *const*argv,
+  const char **az, int *an,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  int i, j;
+  for(i=0; i<argc && rc==SQLITE_OK; i++){
+    const char *z = argv[i];
+    const char *zName;
+    int n;
+    while( upsertIsSpace(*z) ) z++;
+    zName = z;
+    for(n=0; z[n] && z[n]!='=' && !upsertIsSpace(z[n]); n++){}
+    for(j=0; j<UPSERT_N_OPT; j++){
+      if( (int)strlen(azUpsertOpt[j])==n
+       && sqlite3_strnicmp(z, azUpsertOpt[j], n)==0 ) break;
+    }
+    z += n;
+    while( upsertIsSpace(*z) ) z++;
+    if( *z!='=' ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "unexpected argument '%s'", argv[i]);
+    }else if( j==UPSERT_N_OPT ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "unknown option '%.*s'", n, zName);
+    }else if( az[j] ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "option '%s' given twice",
+                 azUpsertOpt[j]);
+    }else{
+      for(z++; upsertIsSpace(*z); z++){}
+      az[j] = z;
+      an[j] = (int)strlen(z);
+      while( an[j]>0 && upsertIsSpace(z[an[j]-1]) ) an[j]--;
+    }
+  }
+  return rc;
+}
+
+/*****************************************************************************
+** The SQL the extension runs: every statement is built here
+*/
+
+
+/*
+** Append to p "k1=?1 AND k2=?2 ...", the equality of each key column with
+** its parameter, after zFirst.  Each compares in the key index's
+** collation, which may not be the column's: the one a conflict is found
+** with, and the one the index is searched with.  The parameter of key
+** column k is ?(k+1) if bByKey, else that of its declared column.
+*/
+static void upsertAppendKeyEq(
+  sqlite3_str *p,
+  UpsertTab *pTab,
+  const char *zFirst,
+  int bByKey
+){
+  int k;
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_str_appendf(p, "%s\"%w\"=?%d", k ? " AND " : zFirst,
+                        pTab->azCol[pTab->aiKey[k]],
+                        bByKey ? k+1 : pTab->aiKey[k]+1);
+    if( pTab->azKeyColl && pTab->azKeyColl[k] ){
+      sqlite3_str_appendf(p, " COLLATE \"%w\"", pTab->azKeyColl[k]);
+    }
+  }
+}
+
+/*
+** Build the statement that reads the backing table with plan iPlan.
+*/
+static sqlite3_stmt *upsertScanStmt(UpsertTab *pTab, int iPlan, int *pRc){
+  sqlite3_str *p = sqlite3_str_new(pTab->db);
+  int i;
+  if( pTab->zRowid ){
+    sqlite3_str_appendf(p, "SELECT %s", pTab->zRowid);
+  }else{
+    sqlite3_str_appendall(p, "SELECT NULL");
+  }
+  for(i=0; i<pTab->nCol; i++){
+    sqlite3_str_appendf(p, ", \"%w\"", pTab->azCol[i]);
+  }
+  sqlite3_str_appendf(p, " FROM \"%w\".\"%w\"", pTab->zDb, pTab->zTab);
+  if( iPlan==UPSERT_PLAN_KEY ) upsertAppendKeyEq(p, pTab, " WHERE ", 1);
+  return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
+                       sqlite3_str_finish(p), 0);
+}
+
+/*
+** Append to p, after zSep, the stored value of column zCol in the row
+** whose key is given, as a subquery.  It stands in for a NOT NULL column
+** without DEFAULT that the row does not give: SQLite checks NOT NULL
+** before it looks for a conflict, so leaving the column out would fail
+** even an update.  A new row still fails, as it must, on the NULL that
+** the subquery yields when no row has the key.
+*/
+static void upsertAppendStored(
+  sqlite3_str *p,
+  UpsertTab *pTab,
+  const char *zSep,
+  const char *zCol
+){
+  /* The lookup compares in the key index's collation, which a schema
+  ** change may have changed: upsert_into_fresh() fails the statement
+  ** before it writes if SQLite re-prepared it (see upsertRefresh()) */
+  sqlite3_str_appendf(p, "%s(SELECT \"%w\" FROM \"%w\".\"%w\""
+                      " WHERE upsert_into_fresh(?%d)", zSep,
+                      zCol, pTab->zDb, pTab->zTab, pTab->nCol+1);
+  upsertAppendKeyEq(p, pTab, " AND ", 0);
+  sqlite3_str_appendall(p, ")");
+}
+
+/*
+** Append to p the INSERT of an inner write statement of kind eKind, for
+** the NULL pattern aNull: see upsertWriteStmt().
+*/
+static void upsertAppendInsert(
+  sqlite3_str *p,
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull
+){
+  /* Indexed by UPSERT_W_*.  An explicit OR clause, as a native INSERT
+  ** with one, overrides the columns' own ON CONFLICT clauses */
+  static const char *azVerb[] = {
+    "INSERT", "INSERT OR IGNORE", "INSERT OR REPLACE", "INSERT OR FAIL",
+    "INSERT OR ABORT"
+  };
+  const char *zSep = "";
+  int i;
+  sqlite3_str_appendf(p, "%s INTO \"%w\".\"%w\"(",
+                      azVerb[eKind & UPSERT_W_MODE], pTab->zDb, pTab->zTab);
+  for(i=0; i<pTab->nCol; i++){
+    if( aNull && aNull[i] && !(pTab->aFlag[i] & UPSERT_F_NEED) ) continue;
+    sqlite3_str_appendf(p, "%s\"%w\"", zSep, pTab->azCol[i]);
+    zSep = ",";
+  }
+  for(i=0; i<pTab->nNeed; i++){
+    sqlite3_str_appendf(p, ",\"%w\"", pTab->azNeed[i]);
+  }
+  if( eKind & UPSERT_W_ROWID ){
+    /* Last, so that it wins over an INTEGER PRIMARY KEY column, as the
+    ** last of the two named in a native INSERT does */
+    sqlite3_str_appendf(p, ",%s", pTab->zRowid);
+  }
+  sqlite3_str_appendall(p, ") VALUES(");
+  zSep = "";
+  for(i=0; i<pTab->nCol; i++){
+    if( aNull && aNull[i] ){
+      if( pTab->aFlag[i] & UPSERT_F_NEED ){
+        upsertAppendStored(p, pTab, zSep, pTab->azCol[i]);
+        zSep = ",";
+      }
+      continue;
+    }
+    sqlite3_str_appendf(p, "%s?%d", zSep, i+1);
+    zSep = ",";
+  }
+  for(i=0; i<pTab->nNeed; i++){
+    upsertAppendStored(p, pTab, ",", pTab->azNeed[i]);
+  }
+  if( eKind & UPSERT_W_ROWID ){
+    sqlite3_str_appendf(p, ",?%d", pTab->nCol+2);
+  }
+  sqlite3_str_appendall(p, ")");
+}
+
+/*
+** Append to p the ON CONFLICT clause of an inner upsert for the NULL
+** pattern aNull: see upsertWriteStmt().
+*/
+static void upsertAppendConflict(
+  sqlite3_str *p,
+  UpsertTab *pTab,
+  const unsigned char *aNull
+){
+  const char *zSep = "UPDATE SET ";
+  int i, k;
+  sqlite3_str_appendall(p, " ON CONFLICT(");
+  for(k=0; k<pTab->nKey; k++){
+    sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
+                        pTab->azCol[pTab->aiKey[k]]);
+  }
+  sqlite3_str_appendall(p, ") DO ");
+  for(i=0; i<pTab->nCol; i++){
+    if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
+      continue;
+    }
+    sqlite3_str_appendf(p, "%s\"%w\"=excluded.\"%w\"",
+                        zSep, pTab->azCol[i], pTab->azCol[i]);
+    zSep = ",";
+  }
+  if( zSep[0]=='U' ){
+    sqlite3_str_appendall(p, "NOTHING");
+  }else{
+    /* upsert_into_count() runs only for rows that are updated */
+    sqlite3_str_appendall(p, " WHERE ");
+    if( pTab->zWhere ) sqlite3_str_appendf(p, "(%s) AND ", pTab->zWhere);
+    sqlite3_str_appendf(p, "upsert_into_count(?%d)", pTab->nCol+1);
+  }
+}
+
+/*
+** Build and prepare an inner write statement of kind eKind (UPSERT_W_*).
+** aNull, if not NULL, marks the declared columns whose argument is NULL
+** under nulls=keep: those are left out of the INSERT, so that a new row
+** takes their DEFAULT, and out of the update, so that an existing row
+** keeps them.  Parameter ?N is declared column N-1 in every statement,
+** parameter nCol+1, where used, is a pointer to pTab for
+** upsert_into_count(), and parameter nCol+2, with UPSERT_W_ROWID, is the
+** rowid.  Returns the statement, or NULL with *pRc set.
+*/
+static sqlite3_stmt *upsertWriteStmt(
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull,
+  int *pRc,
+  char **pzErr
+){
+  sqlite3_str *p = sqlite3_str_new(pTab->db);
+  sqlite3_stmt *pStmt;
+  int eMode = eKind & UPSERT_W_MODE;
+
+  upsertAppendInsert(p, pTab, eKind, aNull);
+  if( eMode!=UPSERT_W_IGNORE && eMode!=UPSERT_W_REPLACE ){
+    upsertAppendConflict(p, pTab, aNull);
+  }
+  pStmt = upsertPrepare(pRc, pTab->db, pzErr, sqlite3_str_finish(p),
+                        SQLITE_PREPARE_PERSISTENT);
+  if( *pRc==SQLITE_ERROR && pTab->zWhere && *pzErr ){
+    char *zMsg = sqlite3_mprintf(UPSERT_ERR "where=%s: %s", pTab->zWhere,
+                                 *pzErr + sizeof(UPSERT_ERR)-1);
+    sqlite3_free(*pzErr);
+    *pzErr = zMsg;
+  }
+  if( pStmt && sqlite3_column_count(pStmt)!=0 ){
+    /* where= smuggled in a RETURNING clause */
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+    upsertFail(pRc, pzErr, UPSERT_ERR "where= is not one expression");
+  }
+  if( pStmt && sqlite3_bind_parameter_count(pStmt)>pTab->nCol ){
+    sqlite3_bind_pointer(pStmt, pTab->nCol+1, pTab, "upsert_into", 0);
+  }
+  return pStmt;
+}
+
+/*
+** Build the opener of pTab: a statement that writes nothing but opens a
+** statement journal on the backing table's database.
 **
-** One thing cannot come through as it is: in a virtual table's column
-** type, SQLite takes the word "hidden" (any case, with a space or an end
-** of the type on each side) for the hidden-column marker, removes it and
-** hides the column.  So the space before each such word is written as a
-** tab, and a tab is put before one that opens the type.  The column stays
-** visible, and its affinity, which spaces take no part in, is the same.
+** Why: when the outer statement (INSERT INTO the virtual table) fails,
+** SQLite rolls back its statement savepoint on every database.  But the
+** outer statement opens that savepoint only on the virtual table's own
+** database, and the backing table's database gets savepoints only up to
+** the level of the statements that write to it.  An inner statement that
+** cannot abort (INSERT OR IGNORE, OR REPLACE, DO NOTHING, and a plain
+** VALUES upsert on a table without constraints) opens none, so the rows
+** it wrote would survive the outer statement's rollback whenever the
+** virtual table lives in another schema (temp) than the backing table.
+** A statement that opens a statement journal opens every lower level on
+** the backing database too, the outer statement's among them, and it
+** stays open when the opener finishes.  The opener does that: it is a
+** multi-row UPDATE (no rowid or key lookup) that changes the key, so
+** SQLite codes an ABORT path and gives it a journal.  It is an UPDATE and
+** not an INSERT because an INSERT into an AUTOINCREMENT table writes its
+** sqlite_sequence row even when it inserts nothing, and that write would
+** outlive a failed statement that opened no savepoint.  It runs once,
+** before the first row written after the outer statement opened its
+** savepoint (xSavepoint); single-row statements in a transaction need
+** none, and in autocommit mode a failed statement rolls back the whole
+** transaction.
 */
-static void upsertAppendType(sqlite3_str *pDecl, const char *zType){
-  int i;
-  sqlite3_str_appendall(pDecl, " \"");
-  for(i=0; zType[i]; i++){
-    const char *zNext = &zType[i + (zType[i]==' ')];
-    if( (i==0 || zType[i]==' ')
-     && sqlite3_strnicmp(zNext, "hidden", 6)==0
-     && (zNext[6]==0 || zNext[6]==' ') ){
-      sqlite3_str_appendchar(pDecl, 1, '\t');
-      if( zType[i]==' ' ) continue;
-    }
-    sqlite3_str_appendchar(pDecl, zType[i]=='"' ? 2 : 1, zType[i]);
-  }
-  sqlite3_str_appendchar(pDecl, 1, '"');
+static sqlite3_stmt *upsertOpenerStmt(UpsertTab *pTab, int *pRc){
+  const char *zKey0 = pTab->azCol[pTab->aiKey[0]];
+  return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
+      sqlite3_mprintf("UPDATE \"%w\".\"%w\" SET \"%w\"=\"%w\" WHERE false",
+                      pTab->zDb, pTab->zTab, zKey0, zKey0),
+      SQLITE_PREPARE_PERSISTENT);
 }
 
 /*
-** Finalize every cached write statement of pTab.
+** Prepare "EXPLAIN " and zSql, the text of a running statement, for
+** upsertReadsBacking().  The text fitted SQLITE_LIMIT_SQL_LENGTH when
+** it was prepared, but the longer one may not: the limit is raised for
+** this prepare alone, and set back.  Returns the statement, or NULL
+** with *pRc set.
 */
-static void upsertClearWrites(UpsertTab *pTab){
-  int i;
-  for(i=0; i<pTab->nWrite; i++){
-    sqlite3_finalize(pTab->aWrite[i].pStmt);
-    sqlite3_free(pTab->aWrite[i].aNull);
+static sqlite3_stmt *upsertExplainStmt(sqlite3 *db, const char *zSql,
+                                       int *pRc){
+  char *zExplain = sqlite3_mprintf("EXPLAIN %s", zSql);
+  char *zDummy = 0;
+  sqlite3_stmt *pStmt;
+  int nOld = sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, -1);
+  size_t n = zExplain ? strlen(zExplain) : 0;
+  if( n>(size_t)nOld ){
+    /* SQLite caps it at SQLITE_MAX_SQL_LENGTH; the prepare fails above */
+    sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, n>0x7fffffff ? 0x7fffffff
+                                                            : (int)n);
   }
-  memset(pTab->aWrite, 0, sizeof(pTab->aWrite));
-  pTab->nWrite = 0;
-  pTab->iEvict = 0;
+  pStmt = upsertPrepare(pRc, db, &zDummy, zExplain, 0);
+  sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, nOld);
+  sqlite3_free(zDummy);
+  return pStmt;
 }
 
 /*
-** Free everything a table owns, then the table itself.
+** Set *piCookie to the schema_version of the backing table's database.
 */
-static void upsertFree(UpsertTab *pTab){
-  int i;
-  if( pTab==0 ) return;
-  if( pTab->pMod ){
-    UpsertTab **pp;
-    for(pp=&pTab->pMod->pList; *pp; pp=&(*pp)->pNext){
-      if( *pp==pTab ){ *pp = pTab->pNext; break; }
+static int upsertCookie(UpsertTab *pTab, int *piCookie){
+  int rc = SQLITE_OK;
+  char *zDummy = 0;
+  sqlite3_stmt *pStmt = upsertPrepare(&rc, pTab->db, &zDummy,
+      sqlite3_mprintf("PRAGMA \"%w\".schema_version", pTab->zDb), 0);
+  if( pStmt ){
+    *piCookie = 0;
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      *piCookie = sqlite3_column_int(pStmt, 0);
     }
+    rc = sqlite3_finalize(pStmt);
   }
-  upsertClearWrites(pTab);
-  sqlite3_finalize(pTab->pOpener);
-  for(i=0; i<2; i++) sqlite3_finalize(pTab->apScan[i]);
-  upsertFreeList(pTab->azCol, pTab->nCol);
-  upsertFreeList(pTab->azNeed, pTab->nNeed);
-  upsertFreeList(pTab->azKeyColl, pTab->nKeyColl);
-  sqlite3_free(pTab->aFlag);
-  sqlite3_free(pTab->aNull);
-  sqlite3_free(pTab->aiKey);
-  sqlite3_free(pTab->zDb);
-  sqlite3_free(pTab->zTab);
-  sqlite3_free(pTab->zUnusable);
-  sqlite3_free(pTab->zWhere);
-  sqlite3_free(pTab->zDecl);
-  sqlite3_free(pTab->zDbFile);
-  sqlite3_free(pTab->azArg);
-  sqlite3_free(pTab->base.zErrMsg);
-  sqlite3_free(pTab);
+  sqlite3_free(zDummy);
+  return rc;
 }
+
+/*****************************************************************************
+** Connect: the backing table, its columns and key, the options
+*/
 
 /*
 ** Find the backing table named by zSpec ("name" or "schema.name") for a
@@ -585,6 +897,7 @@ resolve_out:
 ** The writable columns of the backing table, read while connecting.
 */
 typedef struct UpsertSchema UpsertSchema;
+
 struct UpsertSchema {
   int nCol;                  /* Number of writable columns */
   char **azName;             /* Their names */
@@ -664,6 +977,57 @@ static int upsertSchemaRead(UpsertTab *pTab, UpsertSchema *p, char **pzErr){
     sqlite3_finalize(pStmt);
   }
   return rc;
+}
+
+/*
+** Resolve the list option zOpt, whose value is the first nVal bytes of
+** zVal, into indexes of columns of p: aiOut[] (room for p->nCol) and *pn.
+** Returns SQLITE_OK or an error code with *pzErr set.
+*/
+static int upsertColumnList(
+  UpsertTab *pTab, UpsertSchema *p,
+  const char *zOpt, const char *zVal, int nVal,
+  int *aiOut, int *pn,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  char *zCopy = sqlite3_mprintf("%.*s", nVal, zVal);
+  char **az = 0;
+  int n = 0;
+  int i, j;
+  *pn = 0;
+  if( zCopy==0 ) return SQLITE_NOMEM;
+  rc = upsertList(zCopy, &az, &n);
+  if( rc==SQLITE_ERROR ){
+    rc = SQLITE_OK;
+    upsertFail(&rc, pzErr, UPSERT_ERR "malformed list in %s=%s", zOpt, zCopy);
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int iCol = upsertSchemaCol(p, az[i]);
+    if( iCol<0 ){
+      upsertFail(&rc, pzErr, UPSERT_ERR "%s=: no column '%s' in table '%s'",
+                 zOpt, az[i], pTab->zTab);
+    }
+    for(j=0; rc==SQLITE_OK && j<*pn; j++){
+      if( aiOut[j]==iCol ){
+        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: column '%s' listed twice",
+                   zOpt, az[i]);
+      }
+    }
+    if( rc==SQLITE_OK ) aiOut[(*pn)++] = iCol;
+  }
+  upsertFreeList(az, n);
+  sqlite3_free(zCopy);
+  return rc;
+}
+
+/* Position of schema column iCol among the n entries of ai[], or -1 */
+static int upsertFindInt(const int *ai, int n, int iCol){
+  int i;
+  for(i=0; i<n; i++){
+    if( ai[i]==iCol ) return i;
+  }
+  return -1;
 }
 
 /*
@@ -783,6 +1147,16 @@ static int upsertKeyCheck(
 }
 
 /*
+** The collation with which the key lookup compares key column k: that
+** of the key's index (see upsertScanStmt()), BINARY for an INTEGER
+** PRIMARY KEY, which has no index and holds integers only.
+*/
+static const char *upsertLookupColl(UpsertTab *pTab, int k){
+  if( pTab->azKeyColl && pTab->azKeyColl[k] ) return pTab->azKeyColl[k];
+  return "BINARY";
+}
+
+/*
 ** Choose how the rowid of the backing table is named in SQL: the first
 ** of rowid, _rowid_ and oid that is no column name, or NULL.
 */
@@ -836,229 +1210,40 @@ static void upsertRowKeyName(UpsertTab *pTab){
 }
 
 /*
-** The options, in the order of UpsertOpt.az[].
-*/
-static const char *azUpsertOpt[] = {
-  "key", "columns", "update", "keep", "nulls", "where"
-};
-#define UPSERT_OPT_KEY     0
-#define UPSERT_OPT_COLUMNS 1
-#define UPSERT_OPT_UPDATE  2
-#define UPSERT_OPT_KEEP    3
-#define UPSERT_OPT_NULLS   4
-#define UPSERT_OPT_WHERE   5
-#define UPSERT_N_OPT       6
-
-/*
-** Split the arguments "name=value" into az[], one per option of
-** azUpsertOpt[], pointing into argv.  Returns SQLITE_OK or SQLITE_ERROR
-** with *pzErr set.
-*/
-static int upsertOptions(
-  int argc, const char *const*argv,
-  const char **az, int *an,
-  char **pzErr
-){
-  int rc = SQLITE_OK;
-  int i, j;
-  for(i=0; i<argc && rc==SQLITE_OK; i++){
-    const char *z = argv[i];
-    const char *zName;
-    int n;
-    while( upsertIsSpace(*z) ) z++;
-    zName = z;
-    for(n=0; z[n] && z[n]!='=' && !upsertIsSpace(z[n]); n++){}
-    for(j=0; j<UPSERT_N_OPT; j++){
-      if( (int)strlen(azUpsertOpt[j])==n
-       && sqlite3_strnicmp(z, azUpsertOpt[j], n)==0 ) break;
-    }
-    z += n;
-    while( upsertIsSpace(*z) ) z++;
-    if( *z!='=' ){
-      upsertFail(&rc, pzErr, UPSERT_ERR "unexpected argument '%s'", argv[i]);
-    }else if( j==UPSERT_N_OPT ){
-      upsertFail(&rc, pzErr, UPSERT_ERR "unknown option '%.*s'", n, zName);
-    }else if( az[j] ){
-      upsertFail(&rc, pzErr, UPSERT_ERR "option '%s' given twice",
-                 azUpsertOpt[j]);
-    }else{
-      for(z++; upsertIsSpace(*z); z++){}
-      az[j] = z;
-      an[j] = (int)strlen(z);
-      while( an[j]>0 && upsertIsSpace(z[an[j]-1]) ) an[j]--;
-    }
-  }
-  return rc;
-}
-
-/* Flags of UpsertTab.aFlag[], one per declared column */
-#define UPSERT_F_UPDATE 0x01   /* Overwritten on conflict */
-#define UPSERT_F_KEY    0x02   /* Part of the conflict target */
-#define UPSERT_F_NEED   0x04   /* NOT NULL and no DEFAULT */
-
-/*
-** Return the counts of virtual table zSchema.zName, creating them if
-** bCreate and they do not exist yet.  NULL if not found or no memory.
-*/
-static UpsertStats *upsertStatsFind(
-  UpsertModule *pMod,
-  const char *zSchema,
-  const char *zName,
-  int bCreate
-){
-  UpsertStats *p;
-  UpsertStats *pBest = 0;
-  int iBest = 3;
-  for(p=pMod->pStats; p; p=p->pNext){
-    int iRank;
-    if( sqlite3_stricmp(p->zName, zName) ) continue;
-    if( zSchema ){
-      if( sqlite3_stricmp(p->zSchema, zSchema)==0 ) return p;
-      continue;
-    }
-    /* Unqualified: temp, then main, then any other */
-    iRank = sqlite3_stricmp(p->zSchema, "temp")==0 ? 0 :
-            sqlite3_stricmp(p->zSchema, "main")==0 ? 1 : 2;
-    if( iRank<iBest ){ pBest = p; iBest = iRank; }
-  }
-  if( pBest || !bCreate ) return pBest;
-  p = sqlite3_malloc64(sizeof(*p));
-  if( p==0 ) return 0;
-  memset(p, 0, sizeof(*p));
-  p->iNoSnap = -1;
-  p->zSchema = sqlite3_mprintf("%s", zSchema);
-  p->zName = sqlite3_mprintf("%s", zName);
-  if( p->zSchema==0 || p->zName==0 ){
-    sqlite3_free(p->zSchema);
-    sqlite3_free(p->zName);
-    sqlite3_free(p);
-    return 0;
-  }
-  p->pNext = pMod->pStats;
-  pMod->pStats = p;
-  return p;
-}
-
-static void upsertStatsFree(UpsertStats *p){
-  upsertFreeList(p->azFrom, p->nFrom);
-  sqlite3_free(p->zSchema);
-  sqlite3_free(p->zName);
-  sqlite3_free(p->aSnap);
-  sqlite3_free(p);
-}
-
-/*
-** Return the counts for virtual table zSchema.zName, which is being
-** connected (or created, if bCreate), creating them if there are none.
-** NULL if out of memory.
+** Append to pDecl, after a space, zType, the declared type of a column of
+** the backing table, so that the virtual table's column gets exactly that
+** type and so its affinity.  The type is written as one quoted token,
+** which SQLite dequotes: whatever it holds, it is never read as SQL.
 **
-** Counts follow a rename (see upsertRename()), and a rename can be taken
-** back by a ROLLBACK, which tells no method of the renamed table, or fail
-** after xRename: the table then connects again under a name it had.  So
-** counts that once had that name, and whose current name is no table of
-** the schema, are its counts, and take the name back.
+** One thing cannot come through as it is: in a virtual table's column
+** type, SQLite takes the word "hidden" (any case, with a space or an end
+** of the type on each side) for the hidden-column marker, removes it and
+** hides the column.  So the space before each such word is written as a
+** tab, and a tab is put before one that opens the type.  The column stays
+** visible, and its affinity, which spaces take no part in, is the same.
 */
-static UpsertStats *upsertStatsAttach(
-  sqlite3 *db,
-  UpsertModule *pMod,
-  const char *zSchema,
-  const char *zName,
-  int bCreate
-){
-  UpsertStats *p = upsertStatsFind(pMod, zSchema, zName, 0);
-  if( p || bCreate ) return p ? p : upsertStatsFind(pMod, zSchema, zName, 1);
-  for(p=pMod->pStats; p; p=p->pNext){
-    sqlite3_stmt *pStmt;
-    char *zDummy = 0;
-    int rc = SQLITE_OK;
-    int bGone = 0;
-    int i;
-    if( sqlite3_stricmp(p->zSchema, zSchema) ) continue;
-    for(i=0; i<p->nFrom && sqlite3_stricmp(p->azFrom[i], zName); i++){}
-    if( i==p->nFrom ) continue;
-    pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
-          "SELECT 1 FROM \"%w\".sqlite_schema"
-          " WHERE type='table' AND name=?1 COLLATE nocase", zSchema), 0);
-    if( pStmt ){
-      sqlite3_bind_text(pStmt, 1, p->zName, -1, SQLITE_STATIC);
-      bGone = sqlite3_step(pStmt)==SQLITE_DONE;
-      sqlite3_finalize(pStmt);
-    }
-    sqlite3_free(zDummy);
-    if( bGone ){
-      /* Back to azFrom[i]; the renames after it are undone too */
-      sqlite3_free(p->zName);
-      p->zName = p->azFrom[i];
-      while( p->nFrom>i+1 ) sqlite3_free(p->azFrom[--p->nFrom]);
-      p->nFrom = i;
-      return p;
-    }
-  }
-  return upsertStatsFind(pMod, zSchema, zName, 1);
-}
-
-/*
-** Resolve the list option zOpt, whose value is the first nVal bytes of
-** zVal, into indexes of columns of p: aiOut[] (room for p->nCol) and *pn.
-** Returns SQLITE_OK or an error code with *pzErr set.
-*/
-static int upsertColumnList(
-  UpsertTab *pTab, UpsertSchema *p,
-  const char *zOpt, const char *zVal, int nVal,
-  int *aiOut, int *pn,
-  char **pzErr
-){
-  int rc = SQLITE_OK;
-  char *zCopy = sqlite3_mprintf("%.*s", nVal, zVal);
-  char **az = 0;
-  int n = 0;
-  int i, j;
-  *pn = 0;
-  if( zCopy==0 ) return SQLITE_NOMEM;
-  rc = upsertList(zCopy, &az, &n);
-  if( rc==SQLITE_ERROR ){
-    rc = SQLITE_OK;
-    upsertFail(&rc, pzErr, UPSERT_ERR "malformed list in %s=%s", zOpt, zCopy);
-  }
-  for(i=0; rc==SQLITE_OK && i<n; i++){
-    int iCol = upsertSchemaCol(p, az[i]);
-    if( iCol<0 ){
-      upsertFail(&rc, pzErr, UPSERT_ERR "%s=: no column '%s' in table '%s'",
-                 zOpt, az[i], pTab->zTab);
-    }
-    for(j=0; rc==SQLITE_OK && j<*pn; j++){
-      if( aiOut[j]==iCol ){
-        upsertFail(&rc, pzErr, UPSERT_ERR "%s=: column '%s' listed twice",
-                   zOpt, az[i]);
-      }
-    }
-    if( rc==SQLITE_OK ) aiOut[(*pn)++] = iCol;
-  }
-  upsertFreeList(az, n);
-  sqlite3_free(zCopy);
-  return rc;
-}
-
-/* Position of schema column iCol among the n entries of ai[], or -1 */
-static int upsertFindInt(const int *ai, int n, int iCol){
+static void upsertAppendType(sqlite3_str *pDecl, const char *zType){
   int i;
-  for(i=0; i<n; i++){
-    if( ai[i]==iCol ) return i;
+  sqlite3_str_appendall(pDecl, " \"");
+  for(i=0; zType[i]; i++){
+    const char *zNext = &zType[i + (zType[i]==' ')];
+    if( (i==0 || zType[i]==' ')
+     && sqlite3_strnicmp(zNext, "hidden", 6)==0
+     && (zNext[6]==0 || zNext[6]==' ') ){
+      sqlite3_str_appendchar(pDecl, 1, '\t');
+      if( zType[i]==' ' ) continue;
+    }
+    sqlite3_str_appendchar(pDecl, zType[i]=='"' ? 2 : 1, zType[i]);
   }
-  return -1;
+  sqlite3_str_appendchar(pDecl, 1, '"');
 }
-
-static sqlite3_stmt *upsertWriteStmt(UpsertTab*, int, const unsigned char*,
-                                     int*, char**);
-static int upsertRefresh(UpsertTab*, int*);
-static int upsertExpired(sqlite3_stmt*);
-static sqlite3_stmt *upsertExplainStmt(sqlite3*, const char*, int*);
 
 /*
 ** What upsertConfigure() has chosen so far: columns as indexes into the
 ** UpsertSchema p, and the options (UPSERT_OPT_*; NULL if not given).
 */
 typedef struct UpsertConfig UpsertConfig;
+
 struct UpsertConfig {
   UpsertSchema *p;           /* The backing table's columns */
   const char **azOpt;        /* The value of each option, or NULL */
@@ -1360,25 +1545,6 @@ static int upsertEncoding(UpsertTab *pTab, char **pzErr){
 }
 
 /*
-** Set *piCookie to the schema_version of the backing table's database.
-*/
-static int upsertCookie(UpsertTab *pTab, int *piCookie){
-  int rc = SQLITE_OK;
-  char *zDummy = 0;
-  sqlite3_stmt *pStmt = upsertPrepare(&rc, pTab->db, &zDummy,
-      sqlite3_mprintf("PRAGMA \"%w\".schema_version", pTab->zDb), 0);
-  if( pStmt ){
-    *piCookie = 0;
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      *piCookie = sqlite3_column_int(pStmt, 0);
-    }
-    rc = sqlite3_finalize(pStmt);
-  }
-  sqlite3_free(zDummy);
-  return rc;
-}
-
-/*
 ** Derive from argv[], the arguments of xCreate and xConnect (argv[1] is
 ** the schema of the virtual table, argv[3] names the backing table,
 ** argv[4..] are options), and from the backing table's schema, what pTab
@@ -1475,6 +1641,66 @@ static int upsertKeepArgs(UpsertTab *pTab, int argc, const char *const*argv){
   }
   pTab->nArg = argc;
   return SQLITE_OK;
+}
+
+/*
+** Finalize every cached write statement of pTab.
+*/
+static void upsertClearWrites(UpsertTab *pTab){
+  int i;
+  for(i=0; i<pTab->nWrite; i++){
+    sqlite3_finalize(pTab->aWrite[i].pStmt);
+    sqlite3_free(pTab->aWrite[i].aNull);
+  }
+  memset(pTab->aWrite, 0, sizeof(pTab->aWrite));
+  pTab->nWrite = 0;
+  pTab->iEvict = 0;
+}
+
+/*
+** Finalize every statement pTab has cached.
+*/
+static void upsertClearStmts(UpsertTab *pTab){
+  int i;
+  upsertClearWrites(pTab);
+  sqlite3_finalize(pTab->pOpener);
+  pTab->pOpener = 0;
+  for(i=0; i<2; i++){
+    sqlite3_finalize(pTab->apScan[i]);
+    pTab->apScan[i] = 0;
+  }
+}
+
+/*
+** Free everything a table owns, then the table itself.
+*/
+static void upsertFree(UpsertTab *pTab){
+  int i;
+  if( pTab==0 ) return;
+  if( pTab->pMod ){
+    UpsertTab **pp;
+    for(pp=&pTab->pMod->pList; *pp; pp=&(*pp)->pNext){
+      if( *pp==pTab ){ *pp = pTab->pNext; break; }
+    }
+  }
+  upsertClearWrites(pTab);
+  sqlite3_finalize(pTab->pOpener);
+  for(i=0; i<2; i++) sqlite3_finalize(pTab->apScan[i]);
+  upsertFreeList(pTab->azCol, pTab->nCol);
+  upsertFreeList(pTab->azNeed, pTab->nNeed);
+  upsertFreeList(pTab->azKeyColl, pTab->nKeyColl);
+  sqlite3_free(pTab->aFlag);
+  sqlite3_free(pTab->aNull);
+  sqlite3_free(pTab->aiKey);
+  sqlite3_free(pTab->zDb);
+  sqlite3_free(pTab->zTab);
+  sqlite3_free(pTab->zUnusable);
+  sqlite3_free(pTab->zWhere);
+  sqlite3_free(pTab->zDecl);
+  sqlite3_free(pTab->zDbFile);
+  sqlite3_free(pTab->azArg);
+  sqlite3_free(pTab->base.zErrMsg);
+  sqlite3_free(pTab);
 }
 
 /*
@@ -1577,29 +1803,6 @@ static int upsertConnect(
 }
 
 /*
-** Unlink the counts p from pMod, if they are linked, and free them.
-*/
-static void upsertStatsDrop(UpsertModule *pMod, UpsertStats *p){
-  UpsertStats **pp;
-  for(pp=&pMod->pStats; *pp; pp=&(*pp)->pNext){
-    if( *pp==p ){
-      *pp = p->pNext;
-      break;
-    }
-  }
-  upsertStatsFree(p);
-}
-
-/* True if a connected table other than pTab uses the counts of pTab */
-static int upsertStatsShared(UpsertTab *pTab){
-  UpsertTab *pOther;
-  for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
-    if( pOther!=pTab && pOther->pStats==pTab->pStats ) return 1;
-  }
-  return 0;
-}
-
-/*
 ** xDisconnect.  The backing table is never touched.  Counts that are
 ** all zero and that no other connected table shares go too: so a CREATE
 ** that was rolled back leaves no counts behind, and a table connected
@@ -1640,15 +1843,164 @@ static int upsertDestroy(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
-/*
-** The collation with which the key lookup compares key column k: that
-** of the key's index (see upsertScanStmt()), BINARY for an INTEGER
-** PRIMARY KEY, which has no index and holds integers only.
+/*****************************************************************************
+** Following schema changes
 */
-static const char *upsertLookupColl(UpsertTab *pTab, int k){
-  if( pTab->azKeyColl && pTab->azKeyColl[k] ) return pTab->azKeyColl[k];
-  return "BINARY";
+
+/*
+** Exchange what upsertDerive() derived from the schema between a and b.
+** aNull is kept: the columns, and so its size, are the same.
+*/
+static void upsertSwapDerived(UpsertTab *a, UpsertTab *b){
+  UpsertTab t;
+#define UPSERT_SWAP(F) (t.F = a->F, a->F = b->F, b->F = t.F)
+  UPSERT_SWAP(zDb);
+  UPSERT_SWAP(zTab);
+  UPSERT_SWAP(zWhere);
+  UPSERT_SWAP(iDb);
+  UPSERT_SWAP(bRowid);
+  UPSERT_SWAP(bNullsKeep);
+  UPSERT_SWAP(eEnc);
+  UPSERT_SWAP(nCol);
+  UPSERT_SWAP(azCol);
+  UPSERT_SWAP(aFlag);
+  UPSERT_SWAP(nNeed);
+  UPSERT_SWAP(azNeed);
+  UPSERT_SWAP(azKeyColl);
+  UPSERT_SWAP(nKeyColl);
+  UPSERT_SWAP(nKey);
+  UPSERT_SWAP(aiKey);
+  UPSERT_SWAP(zRowid);
+  UPSERT_SWAP(iCookie);
+  UPSERT_SWAP(zDbFile);
+  UPSERT_SWAP(iRowKey);
+  UPSERT_SWAP(bShadow);
+#undef UPSERT_SWAP
+  memcpy(t.zRowKey, a->zRowKey, sizeof(t.zRowKey));
+  memcpy(a->zRowKey, b->zRowKey, sizeof(t.zRowKey));
+  memcpy(b->zRowKey, t.zRowKey, sizeof(t.zRowKey));
 }
+
+/*
+** Follow a schema change.  SQLite connects a virtual table again when it
+** reloads a schema, but DDL this connection runs itself (DROP INDEX and
+** CREATE INDEX, a table dropped and created again) changes the schema in
+** place, and a TEMP virtual table stays connected.  So when the backing
+** database's schema_version has moved since pTab derived its state,
+** derive it again, on a scratch table, and take the new state if it
+** declares the same columns; every cached statement is finalized then,
+** and *pbNew set.  If the columns differ, the virtual table no longer
+** stands for the backing table: an error.  Called only where no
+** statement of pTab runs.
+*/
+static int upsertRefresh(UpsertTab *pTab, int *pbNew){
+  UpsertTab *p;
+  const char **azArg = 0;
+  char *zTab = 0;
+  char *zDecl = 0;
+  char *zErr = 0;
+  int iCookie = 0;
+  int rc;
+
+  *pbNew = 0;
+  if( pTab->zUnusable || pTab->azArg==0 || pTab->nInner ) return SQLITE_OK;
+  rc = upsertCookie(pTab, &iCookie);
+  if( rc!=SQLITE_OK ) return rc;
+  if( iCookie==pTab->iCookie ){
+    /* The same schema, unless another file was attached under the name */
+    const char *zFile = sqlite3_db_filename(pTab->db, pTab->zDb);
+    if( strcmp(zFile ? zFile : "", pTab->zDbFile ? pTab->zDbFile : "")==0 ){
+      return SQLITE_OK;
+    }
+  }
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = pTab->db;
+  /* The table resolved at connect, whatever the name now resolves to */
+  zTab = sqlite3_mprintf("\"%w\".\"%w\"", pTab->zDb, pTab->zTab);
+  azArg = sqlite3_malloc64(sizeof(char*)*pTab->nArg);
+  if( zTab==0 || azArg==0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    memcpy(azArg, pTab->azArg, sizeof(char*)*pTab->nArg);
+    azArg[3] = zTab;
+    rc = upsertDerive(p, pTab->nArg, azArg, 1, &zDecl, &zErr);
+  }
+  if( rc==SQLITE_OK && strcmp(zDecl, pTab->zDecl)!=0 ){
+    upsertFail(&rc, &zErr, UPSERT_ERR "the columns of table \"%s\" have"
+        " changed since \"%s\" was connected: drop \"%s\" and create it"
+        " again", pTab->zTab, pTab->azArg[2], pTab->azArg[2]);
+    if( rc==SQLITE_ERROR ){
+      /* For good: every use fails so, until SQLite connects it again */
+      pTab->zUnusable = sqlite3_mprintf("%s", zErr);
+      if( pTab->zUnusable==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    int k;
+    upsertClearStmts(pTab);
+    upsertSwapDerived(pTab, p);
+    pTab->nRefresh++;
+    for(k=0; k<pTab->nKey; k++){
+      if( pTab->nKey!=p->nKey || pTab->aiKey[k]!=p->aiKey[k]
+       || sqlite3_stricmp(upsertLookupColl(pTab, k), upsertLookupColl(p, k))
+      ){
+        /* Plans chosen on the old key are answered by scans */
+        pTab->iGen++;
+        break;
+      }
+    }
+    *pbNew = 1;
+  }else if( zErr ){
+    upsertError(pTab, "%s", zErr);
+  }
+  sqlite3_free(zErr);
+  sqlite3_free(zDecl);
+  sqlite3_free(zTab);
+  sqlite3_free(azArg);
+  upsertFree(p);
+  return rc;
+}
+
+/*
+** upsert_into_fresh(P): P is the pointer to an UpsertTab bound to the
+** inner statement.  Fails if SQLite re-prepared the statement since it
+** was built, after a schema change (see upsertRefresh()); else true.
+*/
+static void upsertFreshFunc(
+  sqlite3_context *ctx,
+  int argc,
+  sqlite3_value **argv
+){
+  UpsertTab *pTab = sqlite3_value_pointer(argv[0], "upsert_into");
+  (void)argc;
+  if( pTab && pTab->pStep && pTab->nStepPrep!=sqlite3_stmt_status(
+        pTab->pStep, SQLITE_STMTSTATUS_REPREPARE, 0) ){
+    pTab->bStale = 1;
+    sqlite3_result_error(ctx, UPSERT_ERR "the schema of the backing table"
+        " changed", -1);
+    return;
+  }
+  sqlite3_result_int(ctx, 1);
+}
+
+/*
+** True if SQLite expired pStmt: DDL on this connection, an ATTACH or a
+** DETACH happened since it last ran, and it will be prepared again.
+*/
+static int upsertExpired(sqlite3_stmt *pStmt){
+#ifndef SQLITE_OMIT_DEPRECATED
+  return sqlite3_expired(pStmt);
+#else
+  (void)pStmt;
+  return 0;
+#endif
+}
+
+/*****************************************************************************
+** The read path
+*/
 
 /*
 ** Query plans, as idxNum (idxStr is not used):
@@ -1739,70 +2091,6 @@ static int upsertClose(sqlite3_vtab_cursor *cur){
   upsertCursorRelease((UpsertCursor*)cur);
   sqlite3_free(cur);
   return SQLITE_OK;
-}
-
-/*
-** Report the error of a statement that reads or writes the backing
-** table.  Returns the error code.
-*/
-static int upsertStmtError(UpsertTab *pTab, int rc){
-  const char *zMsg = sqlite3_errmsg(pTab->db);
-  int bNative = pTab->pMod->bNativeMsg;
-  pTab->pMod->bNativeMsg = 0;
-  if( rc==SQLITE_NOMEM ) return rc;
-  if( (rc&0xff)==SQLITE_CONSTRAINT || bNative
-   || strncmp(zMsg, UPSERT_ERR, sizeof(UPSERT_ERR)-1)==0 ){
-    /* SQLite's own message, or that of an upsert_into table written by
-    ** a trigger, unchanged */
-    upsertError(pTab, "%s", zMsg);
-  }else{
-    upsertError(pTab, UPSERT_ERR "%s", zMsg);
-  }
-  return rc;
-}
-
-/*
-** Append to p "k1=?1 AND k2=?2 ...", the equality of each key column with
-** its parameter, after zFirst.  Each compares in the key index's
-** collation, which may not be the column's: the one a conflict is found
-** with, and the one the index is searched with.  The parameter of key
-** column k is ?(k+1) if bByKey, else that of its declared column.
-*/
-static void upsertAppendKeyEq(
-  sqlite3_str *p,
-  UpsertTab *pTab,
-  const char *zFirst,
-  int bByKey
-){
-  int k;
-  for(k=0; k<pTab->nKey; k++){
-    sqlite3_str_appendf(p, "%s\"%w\"=?%d", k ? " AND " : zFirst,
-                        pTab->azCol[pTab->aiKey[k]],
-                        bByKey ? k+1 : pTab->aiKey[k]+1);
-    if( pTab->azKeyColl && pTab->azKeyColl[k] ){
-      sqlite3_str_appendf(p, " COLLATE \"%w\"", pTab->azKeyColl[k]);
-    }
-  }
-}
-
-/*
-** Build the statement that reads the backing table with plan iPlan.
-*/
-static sqlite3_stmt *upsertScanStmt(UpsertTab *pTab, int iPlan, int *pRc){
-  sqlite3_str *p = sqlite3_str_new(pTab->db);
-  int i;
-  if( pTab->zRowid ){
-    sqlite3_str_appendf(p, "SELECT %s", pTab->zRowid);
-  }else{
-    sqlite3_str_appendall(p, "SELECT NULL");
-  }
-  for(i=0; i<pTab->nCol; i++){
-    sqlite3_str_appendf(p, ", \"%w\"", pTab->azCol[i]);
-  }
-  sqlite3_str_appendf(p, " FROM \"%w\".\"%w\"", pTab->zDb, pTab->zTab);
-  if( iPlan==UPSERT_PLAN_KEY ) upsertAppendKeyEq(p, pTab, " WHERE ", 1);
-  return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
-                       sqlite3_str_finish(p), 0);
 }
 
 static int upsertNext(sqlite3_vtab_cursor *cur){
@@ -1973,482 +2261,9 @@ static int upsertRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid){
   return SQLITE_OK;
 }
 
-/*
-** Append to p, after zSep, the stored value of column zCol in the row
-** whose key is given, as a subquery.  It stands in for a NOT NULL column
-** without DEFAULT that the row does not give: SQLite checks NOT NULL
-** before it looks for a conflict, so leaving the column out would fail
-** even an update.  A new row still fails, as it must, on the NULL that
-** the subquery yields when no row has the key.
+/*****************************************************************************
+** The runaway guard: a statement that reads the backing table it writes
 */
-static void upsertAppendStored(
-  sqlite3_str *p,
-  UpsertTab *pTab,
-  const char *zSep,
-  const char *zCol
-){
-  /* The lookup compares in the key index's collation, which a schema
-  ** change may have changed: upsert_into_fresh() fails the statement
-  ** before it writes if SQLite re-prepared it (see upsertRefresh()) */
-  sqlite3_str_appendf(p, "%s(SELECT \"%w\" FROM \"%w\".\"%w\""
-                      " WHERE upsert_into_fresh(?%d)", zSep,
-                      zCol, pTab->zDb, pTab->zTab, pTab->nCol+1);
-  upsertAppendKeyEq(p, pTab, " AND ", 0);
-  sqlite3_str_appendall(p, ")");
-}
-
-/*
-** Append to p the INSERT of an inner write statement of kind eKind, for
-** the NULL pattern aNull: see upsertWriteStmt().
-*/
-static void upsertAppendInsert(
-  sqlite3_str *p,
-  UpsertTab *pTab,
-  int eKind,
-  const unsigned char *aNull
-){
-  /* Indexed by UPSERT_W_*.  An explicit OR clause, as a native INSERT
-  ** with one, overrides the columns' own ON CONFLICT clauses */
-  static const char *azVerb[] = {
-    "INSERT", "INSERT OR IGNORE", "INSERT OR REPLACE", "INSERT OR FAIL",
-    "INSERT OR ABORT"
-  };
-  const char *zSep = "";
-  int i;
-  sqlite3_str_appendf(p, "%s INTO \"%w\".\"%w\"(",
-                      azVerb[eKind & UPSERT_W_MODE], pTab->zDb, pTab->zTab);
-  for(i=0; i<pTab->nCol; i++){
-    if( aNull && aNull[i] && !(pTab->aFlag[i] & UPSERT_F_NEED) ) continue;
-    sqlite3_str_appendf(p, "%s\"%w\"", zSep, pTab->azCol[i]);
-    zSep = ",";
-  }
-  for(i=0; i<pTab->nNeed; i++){
-    sqlite3_str_appendf(p, ",\"%w\"", pTab->azNeed[i]);
-  }
-  if( eKind & UPSERT_W_ROWID ){
-    /* Last, so that it wins over an INTEGER PRIMARY KEY column, as the
-    ** last of the two named in a native INSERT does */
-    sqlite3_str_appendf(p, ",%s", pTab->zRowid);
-  }
-  sqlite3_str_appendall(p, ") VALUES(");
-  zSep = "";
-  for(i=0; i<pTab->nCol; i++){
-    if( aNull && aNull[i] ){
-      if( pTab->aFlag[i] & UPSERT_F_NEED ){
-        upsertAppendStored(p, pTab, zSep, pTab->azCol[i]);
-        zSep = ",";
-      }
-      continue;
-    }
-    sqlite3_str_appendf(p, "%s?%d", zSep, i+1);
-    zSep = ",";
-  }
-  for(i=0; i<pTab->nNeed; i++){
-    upsertAppendStored(p, pTab, ",", pTab->azNeed[i]);
-  }
-  if( eKind & UPSERT_W_ROWID ){
-    sqlite3_str_appendf(p, ",?%d", pTab->nCol+2);
-  }
-  sqlite3_str_appendall(p, ")");
-}
-
-/*
-** Append to p the ON CONFLICT clause of an inner upsert for the NULL
-** pattern aNull: see upsertWriteStmt().
-*/
-static void upsertAppendConflict(
-  sqlite3_str *p,
-  UpsertTab *pTab,
-  const unsigned char *aNull
-){
-  const char *zSep = "UPDATE SET ";
-  int i, k;
-  sqlite3_str_appendall(p, " ON CONFLICT(");
-  for(k=0; k<pTab->nKey; k++){
-    sqlite3_str_appendf(p, "%s\"%w\"", k ? "," : "",
-                        pTab->azCol[pTab->aiKey[k]]);
-  }
-  sqlite3_str_appendall(p, ") DO ");
-  for(i=0; i<pTab->nCol; i++){
-    if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
-      continue;
-    }
-    sqlite3_str_appendf(p, "%s\"%w\"=excluded.\"%w\"",
-                        zSep, pTab->azCol[i], pTab->azCol[i]);
-    zSep = ",";
-  }
-  if( zSep[0]=='U' ){
-    sqlite3_str_appendall(p, "NOTHING");
-  }else{
-    /* upsert_into_count() runs only for rows that are updated */
-    sqlite3_str_appendall(p, " WHERE ");
-    if( pTab->zWhere ) sqlite3_str_appendf(p, "(%s) AND ", pTab->zWhere);
-    sqlite3_str_appendf(p, "upsert_into_count(?%d)", pTab->nCol+1);
-  }
-}
-
-/*
-** Build and prepare an inner write statement of kind eKind (UPSERT_W_*).
-** aNull, if not NULL, marks the declared columns whose argument is NULL
-** under nulls=keep: those are left out of the INSERT, so that a new row
-** takes their DEFAULT, and out of the update, so that an existing row
-** keeps them.  Parameter ?N is declared column N-1 in every statement,
-** parameter nCol+1, where used, is a pointer to pTab for
-** upsert_into_count(), and parameter nCol+2, with UPSERT_W_ROWID, is the
-** rowid.  Returns the statement, or NULL with *pRc set.
-*/
-static sqlite3_stmt *upsertWriteStmt(
-  UpsertTab *pTab,
-  int eKind,
-  const unsigned char *aNull,
-  int *pRc,
-  char **pzErr
-){
-  sqlite3_str *p = sqlite3_str_new(pTab->db);
-  sqlite3_stmt *pStmt;
-  int eMode = eKind & UPSERT_W_MODE;
-
-  upsertAppendInsert(p, pTab, eKind, aNull);
-  if( eMode!=UPSERT_W_IGNORE && eMode!=UPSERT_W_REPLACE ){
-    upsertAppendConflict(p, pTab, aNull);
-  }
-  pStmt = upsertPrepare(pRc, pTab->db, pzErr, sqlite3_str_finish(p),
-                        SQLITE_PREPARE_PERSISTENT);
-  if( *pRc==SQLITE_ERROR && pTab->zWhere && *pzErr ){
-    char *zMsg = sqlite3_mprintf(UPSERT_ERR "where=%s: %s", pTab->zWhere,
-                                 *pzErr + sizeof(UPSERT_ERR)-1);
-    sqlite3_free(*pzErr);
-    *pzErr = zMsg;
-  }
-  if( pStmt && sqlite3_column_count(pStmt)!=0 ){
-    /* where= smuggled in a RETURNING clause */
-    sqlite3_finalize(pStmt);
-    pStmt = 0;
-    upsertFail(pRc, pzErr, UPSERT_ERR "where= is not one expression");
-  }
-  if( pStmt && sqlite3_bind_parameter_count(pStmt)>pTab->nCol ){
-    sqlite3_bind_pointer(pStmt, pTab->nCol+1, pTab, "upsert_into", 0);
-  }
-  return pStmt;
-}
-
-/*
-** Build the opener of pTab: a statement that writes nothing but opens a
-** statement journal on the backing table's database.
-**
-** Why: when the outer statement (INSERT INTO the virtual table) fails,
-** SQLite rolls back its statement savepoint on every database.  But the
-** outer statement opens that savepoint only on the virtual table's own
-** database, and the backing table's database gets savepoints only up to
-** the level of the statements that write to it.  An inner statement that
-** cannot abort (INSERT OR IGNORE, OR REPLACE, DO NOTHING, and a plain
-** VALUES upsert on a table without constraints) opens none, so the rows
-** it wrote would survive the outer statement's rollback whenever the
-** virtual table lives in another schema (temp) than the backing table.
-** A statement that opens a statement journal opens every lower level on
-** the backing database too, the outer statement's among them, and it
-** stays open when the opener finishes.  The opener does that: it is a
-** multi-row UPDATE (no rowid or key lookup) that changes the key, so
-** SQLite codes an ABORT path and gives it a journal.  It is an UPDATE and
-** not an INSERT because an INSERT into an AUTOINCREMENT table writes its
-** sqlite_sequence row even when it inserts nothing, and that write would
-** outlive a failed statement that opened no savepoint.  It runs once,
-** before the first row written after the outer statement opened its
-** savepoint (xSavepoint); single-row statements in a transaction need
-** none, and in autocommit mode a failed statement rolls back the whole
-** transaction.
-*/
-static sqlite3_stmt *upsertOpenerStmt(UpsertTab *pTab, int *pRc){
-  const char *zKey0 = pTab->azCol[pTab->aiKey[0]];
-  return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
-      sqlite3_mprintf("UPDATE \"%w\".\"%w\" SET \"%w\"=\"%w\" WHERE false",
-                      pTab->zDb, pTab->zTab, zKey0, zKey0),
-      SQLITE_PREPARE_PERSISTENT);
-}
-
-/*
-** Finalize every statement pTab has cached.
-*/
-static void upsertClearStmts(UpsertTab *pTab){
-  int i;
-  upsertClearWrites(pTab);
-  sqlite3_finalize(pTab->pOpener);
-  pTab->pOpener = 0;
-  for(i=0; i<2; i++){
-    sqlite3_finalize(pTab->apScan[i]);
-    pTab->apScan[i] = 0;
-  }
-}
-
-/*
-** Exchange what upsertDerive() derived from the schema between a and b.
-** aNull is kept: the columns, and so its size, are the same.
-*/
-static void upsertSwapDerived(UpsertTab *a, UpsertTab *b){
-  UpsertTab t;
-#define UPSERT_SWAP(F) (t.F = a->F, a->F = b->F, b->F = t.F)
-  UPSERT_SWAP(zDb);
-  UPSERT_SWAP(zTab);
-  UPSERT_SWAP(zWhere);
-  UPSERT_SWAP(iDb);
-  UPSERT_SWAP(bRowid);
-  UPSERT_SWAP(bNullsKeep);
-  UPSERT_SWAP(eEnc);
-  UPSERT_SWAP(nCol);
-  UPSERT_SWAP(azCol);
-  UPSERT_SWAP(aFlag);
-  UPSERT_SWAP(nNeed);
-  UPSERT_SWAP(azNeed);
-  UPSERT_SWAP(azKeyColl);
-  UPSERT_SWAP(nKeyColl);
-  UPSERT_SWAP(nKey);
-  UPSERT_SWAP(aiKey);
-  UPSERT_SWAP(zRowid);
-  UPSERT_SWAP(iCookie);
-  UPSERT_SWAP(zDbFile);
-  UPSERT_SWAP(iRowKey);
-  UPSERT_SWAP(bShadow);
-#undef UPSERT_SWAP
-  memcpy(t.zRowKey, a->zRowKey, sizeof(t.zRowKey));
-  memcpy(a->zRowKey, b->zRowKey, sizeof(t.zRowKey));
-  memcpy(b->zRowKey, t.zRowKey, sizeof(t.zRowKey));
-}
-
-/*
-** Follow a schema change.  SQLite connects a virtual table again when it
-** reloads a schema, but DDL this connection runs itself (DROP INDEX and
-** CREATE INDEX, a table dropped and created again) changes the schema in
-** place, and a TEMP virtual table stays connected.  So when the backing
-** database's schema_version has moved since pTab derived its state,
-** derive it again, on a scratch table, and take the new state if it
-** declares the same columns; every cached statement is finalized then,
-** and *pbNew set.  If the columns differ, the virtual table no longer
-** stands for the backing table: an error.  Called only where no
-** statement of pTab runs.
-*/
-static int upsertRefresh(UpsertTab *pTab, int *pbNew){
-  UpsertTab *p;
-  const char **azArg = 0;
-  char *zTab = 0;
-  char *zDecl = 0;
-  char *zErr = 0;
-  int iCookie = 0;
-  int rc;
-
-  *pbNew = 0;
-  if( pTab->zUnusable || pTab->azArg==0 || pTab->nInner ) return SQLITE_OK;
-  rc = upsertCookie(pTab, &iCookie);
-  if( rc!=SQLITE_OK ) return rc;
-  if( iCookie==pTab->iCookie ){
-    /* The same schema, unless another file was attached under the name */
-    const char *zFile = sqlite3_db_filename(pTab->db, pTab->zDb);
-    if( strcmp(zFile ? zFile : "", pTab->zDbFile ? pTab->zDbFile : "")==0 ){
-      return SQLITE_OK;
-    }
-  }
-  p = sqlite3_malloc64(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->db = pTab->db;
-  /* The table resolved at connect, whatever the name now resolves to */
-  zTab = sqlite3_mprintf("\"%w\".\"%w\"", pTab->zDb, pTab->zTab);
-  azArg = sqlite3_malloc64(sizeof(char*)*pTab->nArg);
-  if( zTab==0 || azArg==0 ){
-    rc = SQLITE_NOMEM;
-  }else{
-    memcpy(azArg, pTab->azArg, sizeof(char*)*pTab->nArg);
-    azArg[3] = zTab;
-    rc = upsertDerive(p, pTab->nArg, azArg, 1, &zDecl, &zErr);
-  }
-  if( rc==SQLITE_OK && strcmp(zDecl, pTab->zDecl)!=0 ){
-    upsertFail(&rc, &zErr, UPSERT_ERR "the columns of table \"%s\" have"
-        " changed since \"%s\" was connected: drop \"%s\" and create it"
-        " again", pTab->zTab, pTab->azArg[2], pTab->azArg[2]);
-    if( rc==SQLITE_ERROR ){
-      /* For good: every use fails so, until SQLite connects it again */
-      pTab->zUnusable = sqlite3_mprintf("%s", zErr);
-      if( pTab->zUnusable==0 ) rc = SQLITE_NOMEM;
-    }
-  }
-  if( rc==SQLITE_OK ){
-    int k;
-    upsertClearStmts(pTab);
-    upsertSwapDerived(pTab, p);
-    pTab->nRefresh++;
-    for(k=0; k<pTab->nKey; k++){
-      if( pTab->nKey!=p->nKey || pTab->aiKey[k]!=p->aiKey[k]
-       || sqlite3_stricmp(upsertLookupColl(pTab, k), upsertLookupColl(p, k))
-      ){
-        /* Plans chosen on the old key are answered by scans */
-        pTab->iGen++;
-        break;
-      }
-    }
-    *pbNew = 1;
-  }else if( zErr ){
-    upsertError(pTab, "%s", zErr);
-  }
-  sqlite3_free(zErr);
-  sqlite3_free(zDecl);
-  sqlite3_free(zTab);
-  sqlite3_free(azArg);
-  upsertFree(p);
-  return rc;
-}
-
-/*
-** Set *pbHolds if pStmt, an inner statement of pTab, writes or reads an
-** upsert_into table (this one or another), in a trigger on the backing
-** table.  Such a statement holds that table (SQLite locks every virtual
-** table a statement uses) and must not stay cached: a table is
-** disconnected only once no statement holds it, and it finalizes its
-** cached statements only when it is disconnected, so a cached statement
-** holding its own table, or tables holding each other so, would never be
-** finalized, and the connection could not be closed.  Returns SQLITE_OK
-** or an error code.
-*/
-static int upsertHoldsUpsert(UpsertTab *pTab, sqlite3_stmt *pStmt,
-                             int *pbHolds){
-  int rc = SQLITE_OK;
-  const char *zSql = sqlite3_sql(pStmt);
-  sqlite3_stmt *pExplain;
-  *pbHolds = 0;
-  if( zSql==0 ) return SQLITE_NOMEM;
-  pExplain = upsertExplainStmt(pTab->db, zSql, &rc);
-  while( rc==SQLITE_OK && !*pbHolds && sqlite3_step(pExplain)==SQLITE_ROW ){
-    const char *zP4 = (const char*)sqlite3_column_text(pExplain, 5);
-    UpsertTab *p;
-    if( zP4==0 || strncmp(zP4, "vtab:", 5)!=0 ) continue;
-    for(p=pTab->pMod->pList; p && strcmp(zP4, p->zPtr); p=p->pNext){}
-    if( p || strcmp(zP4, pTab->zPtr)==0 ) *pbHolds = 1;
-  }
-  if( pExplain ){
-    int rc2 = sqlite3_finalize(pExplain);
-    if( rc==SQLITE_OK ) rc = rc2;
-  }
-  return rc;
-}
-
-/*
-** Return the cached write statement of kind eKind for the NULL pattern
-** aNull (NULL without nulls=keep), preparing it if it is not cached.
-** Returns NULL with *pRc set on error.
-*/
-static UpsertWrite *upsertWriteFind(
-  UpsertTab *pTab,
-  int eKind,
-  const unsigned char *aNull,
-  int *pRc
-){
-  UpsertWrite *pW;
-  int bNew = 0;
-  int bHolds = 0;
-  int i;
-  for(i=0; i<pTab->nWrite; i++){
-    pW = &pTab->aWrite[i];
-    if( pW->eKind==eKind
-     && (aNull==0 || memcmp(pW->aNull, aNull, pTab->nCol)==0) ){
-      return pW;
-    }
-  }
-  /* A statement is built from what was derived from the schema, so that
-  ** must be up to date */
-  *pRc = upsertRefresh(pTab, &bNew);
-  if( *pRc ) return 0;
-  if( pTab->nWrite<UPSERT_N_WRITE ){
-    pW = &pTab->aWrite[pTab->nWrite];
-  }else{
-    pW = &pTab->aWrite[pTab->iEvict];
-    pTab->iEvict = (pTab->iEvict+1) % UPSERT_N_WRITE;
-    sqlite3_finalize(pW->pStmt);
-    sqlite3_free(pW->aNull);
-    memset(pW, 0, sizeof(*pW));
-  }
-  if( aNull ){
-    pW->aNull = sqlite3_malloc64(pTab->nCol);
-    if( pW->aNull==0 ){ *pRc = SQLITE_NOMEM; return 0; }
-    memcpy(pW->aNull, aNull, pTab->nCol);
-  }
-  pW->eKind = eKind;
-  pW->pStmt = upsertWriteStmt(pTab, eKind, aNull, pRc, &pTab->base.zErrMsg);
-  if( pW->pStmt && (*pRc = upsertHoldsUpsert(pTab, pW->pStmt, &bHolds))==0
-   && bHolds ){
-    /* Not cached: see bNoCache */
-    pTab->bNoCache = 1;
-    sqlite3_finalize(pW->pStmt);
-    pW->pStmt = 0;
-  }
-  if( pW->pStmt==0 ){
-    sqlite3_free(pW->aNull);
-    pW->aNull = 0;
-    return 0;
-  }
-  if( pTab->nWrite<UPSERT_N_WRITE ) pTab->nWrite++;
-  return pW;
-}
-
-/*
-** upsert_into_count(P): P is the pointer to an UpsertTab bound to the
-** inner statement.  Marks the row being written as updated and returns
-** true.  Any other argument returns true and does nothing.
-*/
-static void upsertCountFunc(
-  sqlite3_context *ctx,
-  int argc,
-  sqlite3_value **argv
-){
-  UpsertTab *pTab = sqlite3_value_pointer(argv[0], "upsert_into");
-  (void)argc;
-  if( pTab ) pTab->bUpdated = 1;
-  sqlite3_result_int(ctx, 1);
-}
-
-/*
-** upsert_into_fresh(P): P is the pointer to an UpsertTab bound to the
-** inner statement.  Fails if SQLite re-prepared the statement since it
-** was built, after a schema change (see upsertRefresh()); else true.
-*/
-static void upsertFreshFunc(
-  sqlite3_context *ctx,
-  int argc,
-  sqlite3_value **argv
-){
-  UpsertTab *pTab = sqlite3_value_pointer(argv[0], "upsert_into");
-  (void)argc;
-  if( pTab && pTab->pStep && pTab->nStepPrep!=sqlite3_stmt_status(
-        pTab->pStep, SQLITE_STMTSTATUS_REPREPARE, 0) ){
-    pTab->bStale = 1;
-    sqlite3_result_error(ctx, UPSERT_ERR "the schema of the backing table"
-        " changed", -1);
-    return;
-  }
-  sqlite3_result_int(ctx, 1);
-}
-
-/*
-** Prepare "EXPLAIN " and zSql, the text of a running statement, for
-** upsertReadsBacking().  The text fitted SQLITE_LIMIT_SQL_LENGTH when
-** it was prepared, but the longer one may not: the limit is raised for
-** this prepare alone, and set back.  Returns the statement, or NULL
-** with *pRc set.
-*/
-static sqlite3_stmt *upsertExplainStmt(sqlite3 *db, const char *zSql,
-                                       int *pRc){
-  char *zExplain = sqlite3_mprintf("EXPLAIN %s", zSql);
-  char *zDummy = 0;
-  sqlite3_stmt *pStmt;
-  int nOld = sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, -1);
-  size_t n = zExplain ? strlen(zExplain) : 0;
-  if( n>(size_t)nOld ){
-    /* SQLite caps it at SQLITE_MAX_SQL_LENGTH; the prepare fails above */
-    sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, n>0x7fffffff ? 0x7fffffff
-                                                            : (int)n);
-  }
-  pStmt = upsertPrepare(pRc, db, &zDummy, zExplain, 0);
-  sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, nOld);
-  sqlite3_free(zDummy);
-  return pStmt;
-}
 
 /*
 ** Decide whether the statement now writing into pTab also reads the
@@ -2562,6 +2377,155 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
 reads_out:
   sqlite3_free(zDummy);
   return rc;
+}
+
+/*
+** Decide whether the statement writing into pTab may write this row, as
+** its second: see the runaway guard above upsertUpdate().  Returns
+** SQLITE_OK, or an error code with the table's error set.
+*/
+static int upsertGuard(UpsertTab *pTab, int iDepth){
+  int bReads = 0;
+  int rc = upsertReadsBacking(pTab, &bReads);
+  if( rc==SQLITE_OK && bReads ){
+    upsertError(pTab, UPSERT_ERR "this statement reads table \"%s\" while"
+        " it writes to it, and could read its own rows without end:"
+        " select from the upsert_into table instead (SQLite then reads"
+        " every row first) or copy the rows into a TEMP table first",
+        pTab->zTab);
+    pTab->anRun[iDepth] = 0;
+    rc = SQLITE_ERROR;
+  }
+  return rc;
+}
+
+/*****************************************************************************
+** The write path
+*/
+
+/*
+** Return non-zero, with the error set, if the backing table is a shadow
+** table and the connection is in defensive mode, in which SQLite refuses
+** to write one (SQLITE_DBCONFIG_DEFENSIVE).  SQLite checks that only when
+** it prepares a statement while no other runs, so it never sees the inner
+** statements, which are prepared and stepped inside xUpdate: the check is
+** made here, for every row, since the mode may change at any time.
+*/
+static int upsertShadowLocked(UpsertTab *pTab){
+  int bOn = 0;
+  sqlite3_db_config(pTab->db, SQLITE_DBCONFIG_DEFENSIVE, -1, &bOn);
+  if( bOn ){
+    /* SQLite's own message for a native write */
+    upsertError(pTab, "table %s may not be modified", pTab->zTab);
+  }
+  return bOn;
+}
+
+/*
+** Set *pbHolds if pStmt, an inner statement of pTab, writes or reads an
+** upsert_into table (this one or another), in a trigger on the backing
+** table.  Such a statement holds that table (SQLite locks every virtual
+** table a statement uses) and must not stay cached: a table is
+** disconnected only once no statement holds it, and it finalizes its
+** cached statements only when it is disconnected, so a cached statement
+** holding its own table, or tables holding each other so, would never be
+** finalized, and the connection could not be closed.  Returns SQLITE_OK
+** or an error code.
+*/
+static int upsertHoldsUpsert(UpsertTab *pTab, sqlite3_stmt *pStmt,
+                             int *pbHolds){
+  int rc = SQLITE_OK;
+  const char *zSql = sqlite3_sql(pStmt);
+  sqlite3_stmt *pExplain;
+  *pbHolds = 0;
+  if( zSql==0 ) return SQLITE_NOMEM;
+  pExplain = upsertExplainStmt(pTab->db, zSql, &rc);
+  while( rc==SQLITE_OK && !*pbHolds && sqlite3_step(pExplain)==SQLITE_ROW ){
+    const char *zP4 = (const char*)sqlite3_column_text(pExplain, 5);
+    UpsertTab *p;
+    if( zP4==0 || strncmp(zP4, "vtab:", 5)!=0 ) continue;
+    for(p=pTab->pMod->pList; p && strcmp(zP4, p->zPtr); p=p->pNext){}
+    if( p || strcmp(zP4, pTab->zPtr)==0 ) *pbHolds = 1;
+  }
+  if( pExplain ){
+    int rc2 = sqlite3_finalize(pExplain);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
+}
+
+/*
+** Return the cached write statement of kind eKind for the NULL pattern
+** aNull (NULL without nulls=keep), preparing it if it is not cached.
+** Returns NULL with *pRc set on error.
+*/
+static UpsertWrite *upsertWriteFind(
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull,
+  int *pRc
+){
+  UpsertWrite *pW;
+  int bNew = 0;
+  int bHolds = 0;
+  int i;
+  for(i=0; i<pTab->nWrite; i++){
+    pW = &pTab->aWrite[i];
+    if( pW->eKind==eKind
+     && (aNull==0 || memcmp(pW->aNull, aNull, pTab->nCol)==0) ){
+      return pW;
+    }
+  }
+  /* A statement is built from what was derived from the schema, so that
+  ** must be up to date */
+  *pRc = upsertRefresh(pTab, &bNew);
+  if( *pRc ) return 0;
+  if( pTab->nWrite<UPSERT_N_WRITE ){
+    pW = &pTab->aWrite[pTab->nWrite];
+  }else{
+    pW = &pTab->aWrite[pTab->iEvict];
+    pTab->iEvict = (pTab->iEvict+1) % UPSERT_N_WRITE;
+    sqlite3_finalize(pW->pStmt);
+    sqlite3_free(pW->aNull);
+    memset(pW, 0, sizeof(*pW));
+  }
+  if( aNull ){
+    pW->aNull = sqlite3_malloc64(pTab->nCol);
+    if( pW->aNull==0 ){ *pRc = SQLITE_NOMEM; return 0; }
+    memcpy(pW->aNull, aNull, pTab->nCol);
+  }
+  pW->eKind = eKind;
+  pW->pStmt = upsertWriteStmt(pTab, eKind, aNull, pRc, &pTab->base.zErrMsg);
+  if( pW->pStmt && (*pRc = upsertHoldsUpsert(pTab, pW->pStmt, &bHolds))==0
+   && bHolds ){
+    /* Not cached: see bNoCache */
+    pTab->bNoCache = 1;
+    sqlite3_finalize(pW->pStmt);
+    pW->pStmt = 0;
+  }
+  if( pW->pStmt==0 ){
+    sqlite3_free(pW->aNull);
+    pW->aNull = 0;
+    return 0;
+  }
+  if( pTab->nWrite<UPSERT_N_WRITE ) pTab->nWrite++;
+  return pW;
+}
+
+/*
+** upsert_into_count(P): P is the pointer to an UpsertTab bound to the
+** inner statement.  Marks the row being written as updated and returns
+** true.  Any other argument returns true and does nothing.
+*/
+static void upsertCountFunc(
+  sqlite3_context *ctx,
+  int argc,
+  sqlite3_value **argv
+){
+  UpsertTab *pTab = sqlite3_value_pointer(argv[0], "upsert_into");
+  (void)argc;
+  if( pTab ) pTab->bUpdated = 1;
+  sqlite3_result_int(ctx, 1);
 }
 
 /*
@@ -2686,19 +2650,6 @@ static int upsertDeferForeignKeys(UpsertTab *pTab, int eErr){
     return 0;
   }
   return sqlite3_exec(db, "PRAGMA defer_foreign_keys=ON", 0, 0, 0)==0;
-}
-
-/*
-** True if SQLite expired pStmt: DDL on this connection, an ATTACH or a
-** DETACH happened since it last ran, and it will be prepared again.
-*/
-static int upsertExpired(sqlite3_stmt *pStmt){
-#ifndef SQLITE_OMIT_DEPRECATED
-  return sqlite3_expired(pStmt);
-#else
-  (void)pStmt;
-  return 0;
-#endif
 }
 
 /*
@@ -2892,26 +2843,6 @@ static int upsertMaxDepth(sqlite3 *db){
 }
 
 /*
-** Decide whether the statement writing into pTab may write this row, as
-** its second: see the runaway guard above upsertUpdate().  Returns
-** SQLITE_OK, or an error code with the table's error set.
-*/
-static int upsertGuard(UpsertTab *pTab, int iDepth){
-  int bReads = 0;
-  int rc = upsertReadsBacking(pTab, &bReads);
-  if( rc==SQLITE_OK && bReads ){
-    upsertError(pTab, UPSERT_ERR "this statement reads table \"%s\" while"
-        " it writes to it, and could read its own rows without end:"
-        " select from the upsert_into table instead (SQLite then reads"
-        " every row first) or copy the rows into a TEMP table first",
-        pTab->zTab);
-    pTab->anRun[iDepth] = 0;
-    rc = SQLITE_ERROR;
-  }
-  return rc;
-}
-
-/*
 ** xUpdate.  Only INSERT is allowed: each row is written to the backing
 ** table by an inner statement before this returns, and counted as
 ** inserted, updated or skipped (upsertWriteRow()).
@@ -2991,6 +2922,134 @@ static int upsertUpdate(
   return rc;
 }
 
+/*****************************************************************************
+** Transactions and counts
+*/
+
+/*
+** Return the counts of virtual table zSchema.zName, creating them if
+** bCreate and they do not exist yet.  NULL if not found or no memory.
+*/
+static UpsertStats *upsertStatsFind(
+  UpsertModule *pMod,
+  const char *zSchema,
+  const char *zName,
+  int bCreate
+){
+  UpsertStats *p;
+  UpsertStats *pBest = 0;
+  int iBest = 3;
+  for(p=pMod->pStats; p; p=p->pNext){
+    int iRank;
+    if( sqlite3_stricmp(p->zName, zName) ) continue;
+    if( zSchema ){
+      if( sqlite3_stricmp(p->zSchema, zSchema)==0 ) return p;
+      continue;
+    }
+    /* Unqualified: temp, then main, then any other */
+    iRank = sqlite3_stricmp(p->zSchema, "temp")==0 ? 0 :
+            sqlite3_stricmp(p->zSchema, "main")==0 ? 1 : 2;
+    if( iRank<iBest ){ pBest = p; iBest = iRank; }
+  }
+  if( pBest || !bCreate ) return pBest;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return 0;
+  memset(p, 0, sizeof(*p));
+  p->iNoSnap = -1;
+  p->zSchema = sqlite3_mprintf("%s", zSchema);
+  p->zName = sqlite3_mprintf("%s", zName);
+  if( p->zSchema==0 || p->zName==0 ){
+    sqlite3_free(p->zSchema);
+    sqlite3_free(p->zName);
+    sqlite3_free(p);
+    return 0;
+  }
+  p->pNext = pMod->pStats;
+  pMod->pStats = p;
+  return p;
+}
+
+static void upsertStatsFree(UpsertStats *p){
+  upsertFreeList(p->azFrom, p->nFrom);
+  sqlite3_free(p->zSchema);
+  sqlite3_free(p->zName);
+  sqlite3_free(p->aSnap);
+  sqlite3_free(p);
+}
+
+/*
+** Return the counts for virtual table zSchema.zName, which is being
+** connected (or created, if bCreate), creating them if there are none.
+** NULL if out of memory.
+**
+** Counts follow a rename (see upsertRename()), and a rename can be taken
+** back by a ROLLBACK, which tells no method of the renamed table, or fail
+** after xRename: the table then connects again under a name it had.  So
+** counts that once had that name, and whose current name is no table of
+** the schema, are its counts, and take the name back.
+*/
+static UpsertStats *upsertStatsAttach(
+  sqlite3 *db,
+  UpsertModule *pMod,
+  const char *zSchema,
+  const char *zName,
+  int bCreate
+){
+  UpsertStats *p = upsertStatsFind(pMod, zSchema, zName, 0);
+  if( p || bCreate ) return p ? p : upsertStatsFind(pMod, zSchema, zName, 1);
+  for(p=pMod->pStats; p; p=p->pNext){
+    sqlite3_stmt *pStmt;
+    char *zDummy = 0;
+    int rc = SQLITE_OK;
+    int bGone = 0;
+    int i;
+    if( sqlite3_stricmp(p->zSchema, zSchema) ) continue;
+    for(i=0; i<p->nFrom && sqlite3_stricmp(p->azFrom[i], zName); i++){}
+    if( i==p->nFrom ) continue;
+    pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
+          "SELECT 1 FROM \"%w\".sqlite_schema"
+          " WHERE type='table' AND name=?1 COLLATE nocase", zSchema), 0);
+    if( pStmt ){
+      sqlite3_bind_text(pStmt, 1, p->zName, -1, SQLITE_STATIC);
+      bGone = sqlite3_step(pStmt)==SQLITE_DONE;
+      sqlite3_finalize(pStmt);
+    }
+    sqlite3_free(zDummy);
+    if( bGone ){
+      /* Back to azFrom[i]; the renames after it are undone too */
+      sqlite3_free(p->zName);
+      p->zName = p->azFrom[i];
+      while( p->nFrom>i+1 ) sqlite3_free(p->azFrom[--p->nFrom]);
+      p->nFrom = i;
+      return p;
+    }
+  }
+  return upsertStatsFind(pMod, zSchema, zName, 1);
+}
+
+/*
+** Unlink the counts p from pMod, if they are linked, and free them.
+*/
+static void upsertStatsDrop(UpsertModule *pMod, UpsertStats *p){
+  UpsertStats **pp;
+  for(pp=&pMod->pStats; *pp; pp=&(*pp)->pNext){
+    if( *pp==p ){
+      *pp = p->pNext;
+      break;
+    }
+  }
+  upsertStatsFree(p);
+}
+
+/* True if a connected table other than pTab uses the counts of pTab */
+static int upsertStatsShared(UpsertTab *pTab){
+  UpsertTab *pOther;
+  for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
+    if( pOther!=pTab && pOther->pStats==pTab->pStats ) return 1;
+  }
+  return 0;
+}
+
 /*
 ** Transaction and savepoint boundaries.  Each ends the current
 ** statement's run of rows, and keeps the counts in step with what is
@@ -3001,6 +3060,7 @@ static void upsertSnapClear(UpsertStats *p, int iFrom){
   int i;
   for(i=iFrom<0 ? 0 : iFrom; i<p->nSnap; i++) p->aSnap[i].bValid = 0;
 }
+
 static int upsertBegin(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->anRun[0] = 0;
@@ -3010,10 +3070,12 @@ static int upsertBegin(sqlite3_vtab *pVtab){
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
 }
+
 static int upsertSync(sqlite3_vtab *pVtab){
   ((UpsertTab*)pVtab)->anRun[0] = 0;
   return SQLITE_OK;
 }
+
 static int upsertCommit(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->anRun[0] = 0;
@@ -3021,6 +3083,7 @@ static int upsertCommit(sqlite3_vtab *pVtab){
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
 }
+
 static int upsertRollback(sqlite3_vtab *pVtab){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   pTab->pMod->nRollback++;
@@ -3030,6 +3093,7 @@ static int upsertRollback(sqlite3_vtab *pVtab){
   upsertSnapClear(pTab->pStats, 0);
   return SQLITE_OK;
 }
+
 static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   UpsertStats *p = pTab->pStats;
@@ -3059,6 +3123,7 @@ static int upsertSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   memcpy(p->aSnap[iSavepoint].a, p->a, sizeof(p->a));
   return SQLITE_OK;
 }
+
 static int upsertRelease(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   if( pTab->nInner ) return SQLITE_OK;
@@ -3066,6 +3131,7 @@ static int upsertRelease(sqlite3_vtab *pVtab, int iSavepoint){
   upsertSnapClear(pTab->pStats, iSavepoint);
   return SQLITE_OK;
 }
+
 static int upsertRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   UpsertTab *pTab = (UpsertTab*)pVtab;
   UpsertStats *p = pTab->pStats;
@@ -3109,33 +3175,6 @@ static int upsertRename(sqlite3_vtab *pVtab, const char *zNew){
   p->zName = zName;
   return SQLITE_OK;
 }
-
-static sqlite3_module upsertModule = {
-  /* iVersion    */ 2,
-  /* xCreate     */ upsertCreate,
-  /* xConnect    */ upsertConnect,
-  /* xBestIndex  */ upsertBestIndex,
-  /* xDisconnect */ upsertDisconnect,
-  /* xDestroy    */ upsertDestroy,
-  /* xOpen       */ upsertOpen,
-  /* xClose      */ upsertClose,
-  /* xFilter     */ upsertFilter,
-  /* xNext       */ upsertNext,
-  /* xEof        */ upsertEof,
-  /* xColumn     */ upsertColumn,
-  /* xRowid      */ upsertRowid,
-  /* xUpdate     */ upsertUpdate,
-  /* xBegin      */ upsertBegin,
-  /* xSync       */ upsertSync,
-  /* xCommit     */ upsertCommit,
-  /* xRollback   */ upsertRollback,
-  /* xFindFunction */ 0,
-  /* xRename     */ upsertRename,
-  /* xSavepoint  */ upsertSavepoint,
-  /* xRelease    */ upsertRelease,
-  /* xRollbackTo */ upsertRollbackTo,
-  /* xShadowName */ 0
-};
 
 /*
 ** upsert_into_stats(NAME [, 'reset']): the counts of upsert_into table
@@ -3218,6 +3257,37 @@ static void upsertStatsFunc(
   sqlite3_free(zB);
 }
 
+/*****************************************************************************
+** Registration
+*/
+
+static sqlite3_module upsertModule = {
+  /* iVersion    */ 2,
+  /* xCreate     */ upsertCreate,
+  /* xConnect    */ upsertConnect,
+  /* xBestIndex  */ upsertBestIndex,
+  /* xDisconnect */ upsertDisconnect,
+  /* xDestroy    */ upsertDestroy,
+  /* xOpen       */ upsertOpen,
+  /* xClose      */ upsertClose,
+  /* xFilter     */ upsertFilter,
+  /* xNext       */ upsertNext,
+  /* xEof        */ upsertEof,
+  /* xColumn     */ upsertColumn,
+  /* xRowid      */ upsertRowid,
+  /* xUpdate     */ upsertUpdate,
+  /* xBegin      */ upsertBegin,
+  /* xSync       */ upsertSync,
+  /* xCommit     */ upsertCommit,
+  /* xRollback   */ upsertRollback,
+  /* xFindFunction */ 0,
+  /* xRename     */ upsertRename,
+  /* xSavepoint  */ upsertSavepoint,
+  /* xRelease    */ upsertRelease,
+  /* xRollbackTo */ upsertRollbackTo,
+  /* xShadowName */ 0
+};
+
 /*
 ** Free the module data once both the module and upsert_into_stats()
 ** are done with it.
@@ -3237,6 +3307,7 @@ static void upsertModuleUnref(void *pArg){
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
+
 /*
 ** The entry point.  Registers the module "upsert_into" and the functions
 ** upsert_into_stats(), upsert_into_count() and upsert_into_fresh() on db.
