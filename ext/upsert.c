@@ -2683,6 +2683,84 @@ static int upsertStep(
 }
 
 /*
+** The NULL pattern of the row argv[] under nulls=keep, in pTab->aNull
+** (which a write nested in the row also uses: so it is made again for
+** each try of the row), or NULL.
+*/
+static const unsigned char *upsertNullPattern(
+  UpsertTab *pTab,
+  sqlite3_value **argv
+){
+  int i;
+  if( !pTab->bNullsKeep ) return 0;
+  for(i=0; i<pTab->nCol; i++){
+    pTab->aNull[i] = (pTab->aFlag[i] & UPSERT_F_KEY)==0
+                  && sqlite3_value_type(argv[i+2])==SQLITE_NULL;
+  }
+  return pTab->aNull;
+}
+
+/*
+** The inner write statement of kind eKind for the NULL pattern aNull:
+** the cached one, returned in *ppW too; or, if bOwn or bNoCache (see
+** upsertWriteRow() and upsertHoldsUpsert()), with *ppW NULL, one
+** prepared for this row alone, which the caller finalizes.  Returns NULL
+** with *pRc set on error.
+*/
+static sqlite3_stmt *upsertWriteGet(
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull,
+  int bOwn,
+  UpsertWrite **ppW,
+  int *pRc
+){
+  UpsertWrite *pW = 0;
+  *ppW = 0;
+  if( !bOwn && !pTab->bNoCache ) pW = upsertWriteFind(pTab, eKind, aNull, pRc);
+  if( pW==0 ){
+    /* Not cached, or not to be (upsertWriteFind() may set bNoCache) */
+    if( *pRc ) return 0;
+    return upsertWriteStmt(pTab, eKind, aNull, pRc, &pTab->base.zErrMsg);
+  }
+  if( pW && upsertExpired(pW->pStmt) ){
+    /* DDL on this connection expired it: follow the schema first */
+    int bNew = 0;
+    upsertRefresh(pTab, &bNew);
+    if( pTab->zUnusable ){
+      *pRc = SQLITE_ERROR;
+      return 0;
+    }
+    if( bNew ){
+      pW = upsertWriteFind(pTab, eKind, aNull, pRc);
+      if( pW==0 ){
+        if( *pRc ) return 0;
+        return upsertWriteStmt(pTab, eKind, aNull, pRc, &pTab->base.zErrMsg);
+      }
+    }
+  }
+  *ppW = pW;
+  return pW->pStmt;
+}
+
+/*
+** Count the row pTab just wrote, of kind eKind, as inserted, updated or
+** skipped.  Returns SQLITE_OK, or SQLITE_CONSTRAINT for a row that OR
+** IGNORE ignored: SQLite takes that as "row ignored" and leaves it out of
+** changes(), as a native statement does (SQLITE_VTAB_CONSTRAINT_SUPPORT).
+*/
+static int upsertCountRow(UpsertTab *pTab, int eKind){
+  sqlite3_int64 *a = pTab->pStats->a;
+  if( sqlite3_changes64(pTab->db)==0 ){
+    a[UPSERT_N_SKIPPED]++;
+    if( (eKind & UPSERT_W_MODE)==UPSERT_W_IGNORE ) return SQLITE_CONSTRAINT;
+  }else{
+    a[pTab->bUpdated ? UPSERT_N_UPDATED : UPSERT_N_INSERTED]++;
+  }
+  return SQLITE_OK;
+}
+
+/*
 ** Write one row, argv[] as xUpdate has it, with an inner statement of
 ** kind eKind for the NULL pattern aNull, and count it.  Returns
 ** SQLITE_OK, or SQLITE_CONSTRAINT for a row OR IGNORE ignored, or an
@@ -2725,36 +2803,12 @@ static int upsertWriteRow(
   for(nTry=0; nTry<3; nTry++){
     UpsertWrite *pW = 0;
     sqlite3_stmt *pStmt;
-    const unsigned char *aNull = 0;
-    int nPrep = 0;
+    int nPrep;
     rc = SQLITE_OK;
-    if( pTab->bNullsKeep ){
-      /* Each try: a write nested in the last one used the buffer */
-      for(i=0; i<pTab->nCol; i++){
-        pTab->aNull[i] = (pTab->aFlag[i] & UPSERT_F_KEY)==0
-                      && sqlite3_value_type(argv[i+2])==SQLITE_NULL;
-      }
-      aNull = pTab->aNull;
-    }
-    if( !bOwn && !pTab->bNoCache ){
-      pW = upsertWriteFind(pTab, eKind, aNull, &rc);
-      if( pW && upsertExpired(pW->pStmt) ){
-        /* DDL on this connection expired it: follow the schema first */
-        int bNew = 0;
-        upsertRefresh(pTab, &bNew);
-        if( pTab->zUnusable ) return SQLITE_ERROR;
-        if( bNew ) pW = upsertWriteFind(pTab, eKind, aNull, &rc);
-      }
-      if( rc ) return rc;
-    }
-    if( pW ){
-      pStmt = pW->pStmt;
-      nPrep = pW->nPrep;
-    }else{
-      /* A statement for this row alone: see above, and bNoCache */
-      pStmt = upsertWriteStmt(pTab, eKind, aNull, &rc, &pTab->base.zErrMsg);
-      if( pStmt==0 ) return rc;
-    }
+    pStmt = upsertWriteGet(pTab, eKind, upsertNullPattern(pTab, argv), bOwn,
+                           &pW, &rc);
+    if( pStmt==0 ) return rc;
+    nPrep = pW ? pW->nPrep : 0;
     for(i=0; i<pTab->nCol; i++){
       upsertBind(pStmt, i+1, argv[i+2], pTab->eEnc);
     }
@@ -2794,16 +2848,8 @@ static int upsertWriteRow(
     /* Rows that writes inside this one counted are taken back with it,
     ** unless the transaction went, and xRollback set the counts */
     if( !bGone ) memcpy(pStats->a, a, sizeof(a));
-  }else if( sqlite3_changes64(db)==0 ){
-    pStats->a[UPSERT_N_SKIPPED]++;
-    if( (eKind & UPSERT_W_MODE)==UPSERT_W_IGNORE ){
-      /* Under OR IGNORE, SQLite takes a constraint error as "row
-      ** ignored" and leaves it out of changes(), as a native statement
-      ** does (SQLITE_VTAB_CONSTRAINT_SUPPORT) */
-      rc = SQLITE_CONSTRAINT;
-    }
   }else{
-    pStats->a[pTab->bUpdated ? UPSERT_N_UPDATED : UPSERT_N_INSERTED]++;
+    rc = upsertCountRow(pTab, eKind);
   }
   pTab->bUpdated = bUpdated;
   if( rc==SQLITE_OK ) *pRowid = sqlite3_last_insert_rowid(db);
