@@ -10,6 +10,8 @@
 #   make bench-python    SQLAlchemy's bulk upserts against upsert_into
 #   make bench-cli       sqlite-upsert against .import and sqlite-utils
 #   make bench-callgrind instructions per method of dist/bench (valgrind)
+#   make bench-doc   run the benchmarks and write their tables into
+#                    doc/benchmarks.md (tool/bench/report.sh)
 #   make asan        the suite under AddressSanitizer and UBSan
 #   make valgrind    the suite under valgrind memcheck
 #   make fuzz        each libFuzzer target for FUZZ_SECONDS (60)
@@ -60,7 +62,8 @@ endif
 EXT := dist/upsert.$(SUFFIX)
 
 .PHONY: all test demo install uninstall bench bench-python bench-cli \
-  bench-callgrind asan valgrind fuzz fuzz-ci oom crash test-clients lint \
+  bench-callgrind bench-doc asan valgrind fuzz fuzz-ci oom crash \
+  test-clients lint \
   clean deps deps-clients deps-fuzz deps-lint
 
 all: $(EXT) dist/sqlite-upsert
@@ -193,6 +196,12 @@ bench-cli: $(EXT) dist/sqlite-upsert
 # Instructions per method under callgrind (needs valgrind).
 bench-callgrind: $(EXT) dist/bench
 	sh tool/bench/bench-callgrind.sh
+
+# The tables of doc/benchmarks.md, from a run on this machine, with the
+# machine and SQLite version (the variables of tool/bench/report.sh, e.g.
+# BENCH_FLAGS=-q, choose a quick run).
+bench-doc: $(EXT) dist/bench dist/sqlite-upsert
+	sh tool/bench/report.sh
 
 demo: deps $(EXT)
 	$(SQLITE3) :memory: < tool/examples/demo.sql
