@@ -2717,7 +2717,13 @@ static sqlite3_stmt *upsertWriteGet(
 ){
   UpsertWrite *pW = 0;
   *ppW = 0;
-  if( !bOwn && !pTab->bNoCache ) pW = upsertWriteFind(pTab, eKind, aNull, pRc);
+  if( bOwn || pTab->bNoCache ){
+    /* A statement of its own */
+  }else if( aNull==0 && pTab->nWrite>0 && pTab->aWrite[0].eKind==eKind ){
+    pW = &pTab->aWrite[0];   /* The common case, without a call */
+  }else{
+    pW = upsertWriteFind(pTab, eKind, aNull, pRc);
+  }
   if( pW==0 ){
     /* Not cached, or not to be (upsertWriteFind() may set bNoCache) */
     if( *pRc ) return 0;
@@ -2826,13 +2832,16 @@ static int upsertWriteRow(
     }
     if( pW==0 ){
       sqlite3_finalize(pStmt);
-    }else if( nPrep!=(i = sqlite3_stmt_status(pStmt,
-                                              SQLITE_STMTSTATUS_REPREPARE, 0)) ){
+    }else if( rc!=SQLITE_OK
+           && nPrep!=(i = sqlite3_stmt_status(pStmt,
+                                              SQLITE_STMTSTATUS_REPREPARE, 0))
+    ){
+      /* Re-prepared after a schema change, and failed: follow the change,
+      ** and write the row again if it ran on what changed */
       int bNew = 0;
       int bStale = pTab->bStale;
       pW->nPrep = i;
-      if( upsertRefresh(pTab, &bNew)==SQLITE_OK && rc!=SQLITE_OK
-       && (bNew || bStale) ){
+      if( upsertRefresh(pTab, &bNew)==SQLITE_OK && (bNew || bStale) ){
         memcpy(pStats->a, a, sizeof(a));
         continue;
       }
