@@ -61,6 +61,39 @@
 **   Windows: gcc -g -O2 -shared upsert.c -o upsert.dll
 **   Embedded: compile with -DSQLITE_CORE and call sqlite3_upsert_init(),
 **            or hand it to sqlite3_auto_extension().
+**
+** HOW IT WORKS
+**
+** The sections of this file follow the work, in this order.
+**
+** A connect.  xCreate and xConnect are upsertInit(), which calls
+** upsertDerive(): upsertOptions() splits the arguments, upsertResolve()
+** finds the backing table, upsertSchemaRead() reads its columns, and
+** upsertConfigure() applies the options (upsertConfigKey(), ...Columns(),
+** ...Update(), ...Nulls(), ...Where()) and writes the declaration.  After
+** DDL that changes the schema in place, upsertRefresh() derives it all
+** again and exchanges it (upsertSwapDerived()).
+**
+** A row.  xUpdate is upsertUpdate(): it refuses UPDATE and DELETE, bounds
+** the depth of nested writes, lets the runaway guard (upsertGuard(),
+** upsertReadsBacking()) judge a statement at its second row, runs the
+** opener (upsertRunOpener(), see upsertOpenerStmt()) and hands the row to
+** upsertWriteRow().  That takes the inner statement (upsertWriteGet(),
+** upsertWriteFind(), built by upsertWriteStmt()), binds the row
+** (upsertBind()), steps it (upsertStep()), writes the row again after a
+** schema change or a deferred foreign key, and counts it
+** (upsertCountRow(); upsert_into_count() in the statement tells an
+** update).  A failure gets the action a native statement would give it
+** (upsertFailAction()).
+**
+** A read.  upsertBestIndex() chooses a scan or a key lookup; upsertFilter()
+** runs the read statement of that plan (upsertScanStmt()) and the cursor
+** methods return its rows; upsertRowKey() names the rows of a backing
+** table without a rowid.
+**
+** The counts.  upsertStatsFind() keeps them in the module, by the virtual
+** table's name; xBegin, xSavepoint and the rest snapshot them and take
+** them back on rollback; upsertStatsFunc() is upsert_into_stats().
 */
 #if !defined(SQLITEINT_H)
 #include "sqlite3ext.h"
@@ -512,6 +545,71 @@ static int upsertOptions(
 
 
 /*
+** The statements of fixed text, by UPSERT_SQL_*: format strings of
+** sqlite3_mprintf(), "%w" for names.  The others are built below.
+*/
+static const char *const azUpsertSql[] = {
+#define UPSERT_SQL_DB_SEQ 0          /* ?1 is an attached schema */
+  "SELECT seq FROM pragma_database_list WHERE name=?1 COLLATE nocase",
+#define UPSERT_SQL_RESOLVE 1         /* ?1 table, ?2 schema or NULL */
+  "SELECT l.schema, l.name, l.type, l.wr, d.seq"
+  "  FROM pragma_database_list AS d, pragma_table_list AS l"
+  " WHERE l.schema=d.name AND l.name=?1 COLLATE nocase"
+  "   AND (?2 IS NULL OR d.name=?2 COLLATE nocase)"
+  " ORDER BY d.seq<>1, d.seq LIMIT 1",
+#define UPSERT_SQL_COLUMNS 2         /* ?1 table, ?2 schema */
+  "SELECT name, type, pk, \"notnull\" AND dflt_value IS NULL"
+  "  FROM pragma_table_xinfo(?1, ?2)"
+  " WHERE hidden=0 ORDER BY cid",
+#define UPSERT_SQL_INDEXES 3         /* ?1 table, ?2 schema */
+  "SELECT name, origin='pk' FROM pragma_index_list(?1, ?2)"
+  " WHERE \"unique\" AND NOT partial ORDER BY seq",
+#define UPSERT_SQL_INDEX_COLUMNS 4   /* ?1 index, ?2 schema */
+  "SELECT name, coll FROM pragma_index_xinfo(?1, ?2) WHERE key"
+  " ORDER BY seqno",
+#define UPSERT_SQL_ENCODING 5
+  "PRAGMA encoding",
+#define UPSERT_SQL_COOKIE 6          /* %w schema */
+  "PRAGMA \"%w\".schema_version",
+#define UPSERT_SQL_ROOTPAGES 7       /* %w schema; ?1 table */
+  "SELECT rootpage FROM \"%w\".sqlite_schema"
+  " WHERE tbl_name=?1 COLLATE nocase AND rootpage>0",
+#define UPSERT_SQL_TABLE_EXISTS 8    /* %w schema; ?1 table */
+  "SELECT 1 FROM \"%w\".sqlite_schema"
+  " WHERE type='table' AND name=?1 COLLATE nocase",
+#define UPSERT_SQL_TOUCH 9           /* %w schema, %w table */
+  "SELECT 1 FROM \"%w\".\"%w\"",
+#define UPSERT_SQL_TOUCH_TEMP 10     /* %w table */
+  "SELECT 1 FROM \"%w\"",
+#define UPSERT_SQL_OPENER 11         /* %w schema, table, key, key */
+  "UPDATE \"%w\".\"%w\" SET \"%w\"=\"%w\" WHERE false",
+#define UPSERT_SQL_DEFER_FK 12
+  "PRAGMA defer_foreign_keys=ON",
+#define UPSERT_SQL_MODULES 13
+  "PRAGMA module_list",
+};
+
+/*
+** Prepare the statement UPSERT_SQL_* iSql, formatted with the arguments
+** that follow, as upsertPrepare() does.
+*/
+static sqlite3_stmt *upsertSqlPrepare(
+  int *pRc,
+  sqlite3 *db,
+  char **pzErr,
+  int iSql,
+  ...
+){
+  va_list ap;
+  char *zSql;
+  if( *pRc ) return 0;
+  va_start(ap, iSql);
+  zSql = sqlite3_vmprintf(azUpsertSql[iSql], ap);
+  va_end(ap);
+  return upsertPrepare(pRc, db, pzErr, zSql, 0);
+}
+
+/*
 ** Append to p "k1=?1 AND k2=?2 ...", the equality of each key column with
 ** its parameter, after zFirst.  Each compares in the key index's
 ** collation, which may not be the column's: the one a conflict is found
@@ -743,7 +841,7 @@ static sqlite3_stmt *upsertWriteStmt(
 static sqlite3_stmt *upsertOpenerStmt(UpsertTab *pTab, int *pRc){
   const char *zKey0 = pTab->azCol[pTab->aiKey[0]];
   return upsertPrepare(pRc, pTab->db, &pTab->base.zErrMsg,
-      sqlite3_mprintf("UPDATE \"%w\".\"%w\" SET \"%w\"=\"%w\" WHERE false",
+      sqlite3_mprintf(azUpsertSql[UPSERT_SQL_OPENER],
                       pTab->zDb, pTab->zTab, zKey0, zKey0),
       SQLITE_PREPARE_PERSISTENT);
 }
@@ -779,8 +877,8 @@ static sqlite3_stmt *upsertExplainStmt(sqlite3 *db, const char *zSql,
 static int upsertCookie(UpsertTab *pTab, int *piCookie){
   int rc = SQLITE_OK;
   char *zDummy = 0;
-  sqlite3_stmt *pStmt = upsertPrepare(&rc, pTab->db, &zDummy,
-      sqlite3_mprintf("PRAGMA \"%w\".schema_version", pTab->zDb), 0);
+  sqlite3_stmt *pStmt = upsertSqlPrepare(&rc, pTab->db, &zDummy,
+                                         UPSERT_SQL_COOKIE, pTab->zDb);
   if( pStmt ){
     *piCookie = 0;
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -843,9 +941,7 @@ static int upsertResolve(
   if( zB && sqlite3_stricmp(zA, "temp")!=0 ){
     /* schema.name: the schema must exist.  temp always does, though
     ** pragma database_list lists it only once it is open */
-    pStmt = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-          "SELECT 1 FROM pragma_database_list WHERE name=?1 COLLATE nocase"
-        ), 0);
+    pStmt = upsertSqlPrepare(&rc, pTab->db, pzErr, UPSERT_SQL_DB_SEQ);
     if( rc==SQLITE_OK ){
       sqlite3_bind_text(pStmt, 1, zA, -1, SQLITE_STATIC);
       if( sqlite3_step(pStmt)!=SQLITE_ROW ){
@@ -858,12 +954,7 @@ static int upsertResolve(
       pStmt = 0;
     }
   }
-  pStmt = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-        "SELECT l.schema, l.name, l.type, l.wr, d.seq"
-        "  FROM pragma_database_list AS d, pragma_table_list AS l"
-        " WHERE l.schema=d.name AND l.name=?1 COLLATE nocase"
-        "   AND (?2 IS NULL OR d.name=?2 COLLATE nocase)"
-        " ORDER BY d.seq<>1, d.seq LIMIT 1"), 0);
+  pStmt = upsertSqlPrepare(&rc, pTab->db, pzErr, UPSERT_SQL_RESOLVE);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, zB ? zB : zA, -1, SQLITE_STATIC);
     if( zSchema ) sqlite3_bind_text(pStmt, 2, zSchema, -1, SQLITE_STATIC);
@@ -936,10 +1027,7 @@ static int upsertSchemaRead(UpsertTab *pTab, UpsertSchema *p, char **pzErr){
   int rc = SQLITE_OK;
   int nAlloc = 0;
   sqlite3_stmt *pStmt;
-  pStmt = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-        "SELECT name, type, pk, \"notnull\" AND dflt_value IS NULL"
-        "  FROM pragma_table_xinfo(?1, ?2)"
-        " WHERE hidden=0 ORDER BY cid"), 0);
+  pStmt = upsertSqlPrepare(&rc, pTab->db, pzErr, UPSERT_SQL_COLUMNS);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, pTab->zTab, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, pTab->zDb, -1, SQLITE_STATIC);
@@ -1079,12 +1167,8 @@ static int upsertKeyCheck(
       if( i==nKey ) *pbOk = 1;
     }
   }
-  pList = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-        "SELECT name, origin='pk' FROM pragma_index_list(?1, ?2)"
-        " WHERE \"unique\" AND NOT partial ORDER BY seq"), 0);
-  pInfo = upsertPrepare(&rc, pTab->db, pzErr, sqlite3_mprintf(
-        "SELECT name, coll FROM pragma_index_xinfo(?1, ?2) WHERE key"
-        " ORDER BY seqno"), 0);
+  pList = upsertSqlPrepare(&rc, pTab->db, pzErr, UPSERT_SQL_INDEXES);
+  pInfo = upsertSqlPrepare(&rc, pTab->db, pzErr, UPSERT_SQL_INDEX_COLUMNS);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pList, 1, pTab->zTab, -1, SQLITE_STATIC);
     sqlite3_bind_text(pList, 2, pTab->zDb, -1, SQLITE_STATIC);
@@ -1526,8 +1610,7 @@ static int upsertConfigure(
 static int upsertEncoding(UpsertTab *pTab, char **pzErr){
   int rc = SQLITE_OK;
   sqlite3_stmt *pStmt;
-  pStmt = upsertPrepare(&rc, pTab->db, pzErr,
-                        sqlite3_mprintf("PRAGMA encoding"), 0);
+  pStmt = upsertSqlPrepare(&rc, pTab->db, pzErr, UPSERT_SQL_ENCODING);
   if( pStmt ){
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
       const char *z = (const char*)sqlite3_column_text(pStmt, 0);
@@ -2294,9 +2377,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
   char *zDummy = 0;
 
   *pbReads = 0;
-  pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
-        "SELECT rootpage FROM \"%w\".sqlite_schema"
-        " WHERE tbl_name=?1 COLLATE nocase AND rootpage>0", pTab->zDb), 0);
+  pStmt = upsertSqlPrepare(&rc, db, &zDummy, UPSERT_SQL_ROOTPAGES, pTab->zDb);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, pTab->zTab, -1, SQLITE_STATIC);
     while( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -2311,9 +2392,7 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
   /* The index now, not the one at connect time: DETACH renumbers the
   ** databases after the one it detaches, and does not reconnect a TEMP
   ** virtual table over a table in one of them */
-  pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
-        "SELECT seq FROM pragma_database_list WHERE name=?1 COLLATE nocase"
-      ), 0);
+  pStmt = upsertSqlPrepare(&rc, db, &zDummy, UPSERT_SQL_DB_SEQ);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, pTab->zDb, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ) iDb = sqlite3_column_int(pStmt, 0);
@@ -2649,7 +2728,7 @@ static int upsertDeferForeignKeys(UpsertTab *pTab, int eErr){
   if( eErr!=SQLITE_CONSTRAINT_FOREIGNKEY || !sqlite3_get_autocommit(db) ){
     return 0;
   }
-  return sqlite3_exec(db, "PRAGMA defer_foreign_keys=ON", 0, 0, 0)==0;
+  return sqlite3_exec(db, azUpsertSql[UPSERT_SQL_DEFER_FK], 0, 0, 0)==0;
 }
 
 /*
@@ -3061,9 +3140,8 @@ static UpsertStats *upsertStatsAttach(
     if( sqlite3_stricmp(p->zSchema, zSchema) ) continue;
     for(i=0; i<p->nFrom && sqlite3_stricmp(p->azFrom[i], zName); i++){}
     if( i==p->nFrom ) continue;
-    pStmt = upsertPrepare(&rc, db, &zDummy, sqlite3_mprintf(
-          "SELECT 1 FROM \"%w\".sqlite_schema"
-          " WHERE type='table' AND name=?1 COLLATE nocase", zSchema), 0);
+    pStmt = upsertSqlPrepare(&rc, db, &zDummy, UPSERT_SQL_TABLE_EXISTS,
+                             zSchema);
     if( pStmt ){
       sqlite3_bind_text(pStmt, 1, p->zName, -1, SQLITE_STATIC);
       bGone = sqlite3_step(pStmt)==SQLITE_DONE;
@@ -3275,8 +3353,8 @@ static void upsertStatsFunc(
       sqlite3_stmt *pStmt = 0;
       int rc2 = SQLITE_NOMEM;
       char *zSql = zSchema ?
-        sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\"", zSchema, zName) :
-        sqlite3_mprintf("SELECT 1 FROM \"%w\"", zName);
+        sqlite3_mprintf(azUpsertSql[UPSERT_SQL_TOUCH], zSchema, zName) :
+        sqlite3_mprintf(azUpsertSql[UPSERT_SQL_TOUCH_TEMP], zName);
       if( zSql ) rc2 = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
       if( rc2==SQLITE_NOMEM ) rc = SQLITE_NOMEM;
       sqlite3_finalize(pStmt);
@@ -3392,7 +3470,7 @@ int sqlite3_upsert_init(
   ** and not the pragma_module_list table: a table name would make SQLite
   ** read the schema, which fails while another connection holds an
   ** exclusive lock or when the schema is malformed. */
-  rc = sqlite3_prepare_v2(db, "PRAGMA module_list", -1, &pStmt, 0);
+  rc = sqlite3_prepare_v2(db, azUpsertSql[UPSERT_SQL_MODULES], -1, &pStmt, 0);
   if( rc==SQLITE_OK ){
     int bLoaded = 0;
     int rc2;
