@@ -5,10 +5,12 @@
 **
 **   CREATE VIRTUAL TABLE temp.up USING upsert_into(t_vt, <options>)
 **
-** Each row goes through "up" and, as the hand-written native statement it
-** stands for, into t_nat:
+** t_vt lives on one connection, t_nat on another (each its own in-memory
+** database), so that each side has a transaction of its own.  Each row
+** goes through "up" and, as the hand-written native statement it stands
+** for, into t_nat:
 **
-**   INSERT [OR FAIL] INTO t_nat(<cols>) VALUES(...)
+**   INSERT [OR FAIL | OR ROLLBACK] INTO t_nat(<cols>) VALUES(...)
 **     ON CONFLICT(<key>) DO UPDATE SET c=excluded.c, ... [WHERE <where=>]
 **   ... DO NOTHING when nothing is updated
 **   INSERT OR IGNORE / OR REPLACE INTO t_nat(<cols>) VALUES(...)
@@ -19,12 +21,36 @@
 ** read by a SELECT on the key beforehand (README, Options), or NULL for a
 ** new key.
 **
+** A statement of one or more rows, in any mode, is run natively row by
+** row in a savepoint, and the first error decides what the statement
+** does (natStmt(); SQLITE-QUIRKS.md): a conflict inside DO UPDATE, a
+** RAISE(ABORT) and a STRICT type error abort it whatever the mode, a
+** RAISE(FAIL) fails it, a RAISE(ROLLBACK) rolls the transaction back,
+** any other constraint error takes the mode (under a plain INSERT, the
+** column's ON CONFLICT clause).  Where a virtual table cannot do that
+** (README, Limitations), the documented behaviour is the expected one: a
+** RAISE(FAIL) outside OR FAIL aborts the statement, a STRICT type error
+** always aborts it, and under OR FAIL, OR ROLLBACK and OR IGNORE such an
+** error has the code SQLITE_ERROR (under OR IGNORE a RAISE(ROLLBACK)
+** too).  Schemas 4 and 5 take header bytes of their own (see
+** schemaDdl()): column-level ON CONFLICT clauses, a second UNIQUE column
+** with few values that updates break, STRICT, and triggers that log or
+** RAISE(ABORT|FAIL|ROLLBACK|IGNORE) on some value.  Left out, because the
+** virtual table differs there and the README does not say so (pinned by
+** test/diffopt.test 0.1 to 0.4): a column-level ON CONFLICT FAIL; a
+** clause other than ABORT on the key, but for the PRIMARY KEY of a
+** WITHOUT ROWID table; a RAISE(FAIL) outside OR FAIL in a one-row INSERT
+** ... VALUES in a transaction (such rows go as INSERT ... SELECT); a
+** multi-row OR FAIL statement on an AUTOINCREMENT table (it runs as a
+** plain INSERT).
+**
 ** Findings (abort(), besides any ASan/UBSan/leak report):
 **   - a row (or a multi-row statement) that succeeds on one side and
 **     fails on the other, or fails with another message (the vtab's
 **     "upsert_into: " prefix and the table name aside)
 **   - t_vt and t_nat differ (every column, generated ones and the rowid
 **     included; the rows their triggers log; sqlite_sequence)
+**   - one side is in a transaction and the other is not
 **   - upsert_into_stats('up') differs from the counts found natively: a
 **     row whose statement changed nothing is skipped, else updated if its
 **     key existed before it (inserted under OR REPLACE), else inserted;
@@ -37,11 +63,12 @@
 ** -DFUZZ_DIFF_NO_SEQ leaves sqlite_sequence out of the comparison, to fuzz
 ** on past a known finding there (see the README, Fuzzing).
 **
-** Input layout: 10 header bytes (schema, key, columns=, update=/keep=,
-** where=, nulls=), then operations, each an opcode byte followed by one
-** byte per value.  A missing byte reads as 0.  The input's length modulo
-** 3 chooses the database encoding (UTF-8, UTF-16le, UTF-16be), so that
-** every input of the corpus is tried in each.
+** Input layout: 10 header bytes (schema, for schemas 4 and 5 three
+** variant bytes, key, columns=, update=/keep=, where=, nulls=), then
+** operations, each an opcode byte followed by one byte per value.  A
+** missing byte reads as 0.  The input's length modulo 3 chooses the
+** database encoding (UTF-8, UTF-16le, UTF-16be), so that every input of
+** the corpus is tried in each.
 */
 #include <stdarg.h>
 #include <stdint.h>
@@ -62,6 +89,8 @@ int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
 #define DOM_ANY   2   /* anything */
 #define DOM_INT   3   /* small integers, some that break a CHECK or a
                       ** partial index */
+#define DOM_SMALL 4   /* a second UNIQUE column: four values, and now and
+                      ** then one a STRICT INT column refuses */
 
 typedef struct SCol { const char *zName; int bNeed; int eDom; } SCol;
 typedef struct SKey {
@@ -75,6 +104,8 @@ typedef struct SDef {
   const char *zContent;      /* Select list of every column, ordered */
   int bLog;                  /* Has a log table written by triggers */
   int bSeq;                  /* AUTOINCREMENT */
+  int bVar;                  /* zDdl has the placeholders of schemaDdl() */
+  int bRowid;                /* A rowid table */
   int nCol;
   SCol aCol[MAXCOL];         /* The writable columns, in table order */
   int nKey;
@@ -95,7 +126,7 @@ static const SDef aSchema[] = {
     "CREATE TRIGGER %T_ad AFTER DELETE ON %T BEGIN"
     "  INSERT INTO %L VALUES('d', old.k, old.a, NULL); END;",
     "rowid, quote(k), quote(a), quote(b), quote(c), quote(d), quote(g)",
-    1, 1,
+    1, 1, 0, 1,
     5, { {"k", 0, DOM_IKEY}, {"a", 0, DOM_TKEY}, {"b", 0, DOM_ANY},
          {"c", 0, DOM_ANY}, {"d", 0, DOM_INT} },
     1, { {1, {0}, {0}, 1} } },
@@ -104,7 +135,7 @@ static const SDef aSchema[] = {
   { "CREATE TABLE %T(k1 TEXT COLLATE NOCASE, k2 INT, a NOT NULL,"
     "  b TEXT DEFAULT 'x', c BLOB, PRIMARY KEY(k1, k2)) WITHOUT ROWID;",
     "quote(k1), quote(k2), quote(a), quote(b), quote(c)",
-    0, 0,
+    0, 0, 0, 0,
     5, { {"k1", 0, DOM_TKEY}, {"k2", 0, DOM_IKEY}, {"a", 1, DOM_ANY},
          {"b", 0, DOM_ANY}, {"c", 0, DOM_ANY} },
     1, { {2, {0, 1}, {"NOCASE", 0}, 1} } },
@@ -118,7 +149,7 @@ static const SDef aSchema[] = {
     "CREATE UNIQUE INDEX %T_part ON %T(n) WHERE n > 100;",
     "rowid, quote(id), quote(email), quote(name), quote(n), quote(t),"
     " quote(note)",
-    0, 0,
+    0, 0, 0, 1,
     6, { {"id", 0, DOM_IKEY}, {"email", 1, DOM_TKEY}, {"name", 0, DOM_TKEY},
          {"n", 0, DOM_INT}, {"t", 0, DOM_TKEY}, {"note", 0, DOM_TKEY} },
     5, { {1, {0}, {0}, 1}, {1, {1}, {0}, 0}, {1, {4}, {"NOCASE"}, 0},
@@ -130,10 +161,42 @@ static const SDef aSchema[] = {
     "CREATE UNIQUE INDEX \"%T p\" ON %T(w) WHERE w > 10;",
     "rowid, quote(\"x y\"), quote(\"select\"), quote(\"q\"\"z\"), quote(w),"
     " quote(v)",
-    0, 0,
+    0, 0, 0, 1,
     5, { {"x y", 0, DOM_IKEY}, {"select", 0, DOM_TKEY},
          {"q\"z", 0, DOM_TKEY}, {"w", 0, DOM_INT}, {"v", 0, DOM_ANY} },
     2, { {1, {0}, {0}, 0}, {2, {1, 2}, {0, 0}, 0} } },
+  /* 4: rowid table, INTEGER PRIMARY KEY, a second UNIQUE column of few
+  ** values, a NOT NULL column with a DEFAULT; ON CONFLICT clauses, STRICT
+  ** and RAISE triggers as schemaDdl() chooses; a trigger that logs each
+  ** new row before its insert, and one each update */
+  { "CREATE TABLE %T(k INTEGER PRIMARY KEY%1, u INT UNIQUE%2,"
+    "  a TEXT NOT NULL%3 DEFAULT 'd', b%A, c INT)%S;"
+    "CREATE TABLE %L(op, k, x, y);"
+    "CREATE TRIGGER %T_bi BEFORE INSERT ON %T BEGIN"
+    "  INSERT INTO %L VALUES('bi', new.k, new.u, new.c); END;"
+    "CREATE TRIGGER %T_au AFTER UPDATE ON %T BEGIN"
+    "  INSERT INTO %L VALUES('au', new.k, old.u, new.u); END;"
+    "%R",
+    "rowid, quote(k), quote(u), quote(a), quote(b), quote(c)",
+    1, 0, 1, 1,
+    5, { {"k", 0, DOM_IKEY}, {"u", 0, DOM_SMALL}, {"a", 0, DOM_TKEY},
+         {"b", 0, DOM_ANY}, {"c", 0, DOM_INT} },
+    2, { {1, {0}, {0}, 1}, {1, {1}, {0}, 0} } },
+  /* 5: WITHOUT ROWID, a TEXT PRIMARY KEY, two more UNIQUE columns (one of
+  ** few values, one NOCASE), a NOT NULL column with a DEFAULT; the same
+  ** choices as 4; a trigger that logs each update before it */
+  { "CREATE TABLE %T(k TEXT PRIMARY KEY%1, u INT UNIQUE%2,"
+    "  n INT NOT NULL%3 DEFAULT 0, t TEXT COLLATE NOCASE UNIQUE%4, c%A)"
+    " WITHOUT ROWID%s;"
+    "CREATE TABLE %L(op, k, x, y);"
+    "CREATE TRIGGER %T_bu BEFORE UPDATE ON %T BEGIN"
+    "  INSERT INTO %L VALUES('bu', new.k, old.t, new.t); END;"
+    "%R",
+    "quote(k), quote(u), quote(n), quote(t), quote(c)",
+    1, 0, 1, 0,
+    5, { {"k", 1, DOM_TKEY}, {"u", 0, DOM_SMALL}, {"n", 0, DOM_INT},
+         {"t", 0, DOM_TKEY}, {"c", 0, DOM_ANY} },
+    3, { {1, {0}, {0}, 1}, {1, {1}, {0}, 0}, {1, {3}, {"NOCASE"}, 0} } },
 };
 #define N_SCHEMA ((int)(sizeof(aSchema)/sizeof(aSchema[0])))
 
@@ -163,8 +226,11 @@ typedef struct Diff Diff;
 struct Diff {
   const uint8_t *aIn;
   size_t nIn, iIn;
-  sqlite3 *db;
+  sqlite3 *db;               /* t_vt and "up" */
+  sqlite3 *ndb;              /* t_nat, another database */
   const SDef *pS;
+  unsigned aVar[3];          /* Variant bytes of a bVar schema */
+  int bRaiseFail;            /* Some trigger does RAISE(FAIL) */
   const SKey *pK;
   int nDecl;
   int aiDecl[MAXCOL];        /* Declared columns, schema indexes */
@@ -239,6 +305,13 @@ static void makeVal(Val *v, int eDom, unsigned b){
         default: v->t = SQLITE_TEXT; v->z = azTKey[(b>>4)%8]; break;
       }
       break;
+    case DOM_SMALL:
+      switch( b%8 ){
+        case 0: break;
+        case 1: v->t = SQLITE_TEXT; v->z = azText[(b>>3)%8]; break;
+        default: v->t = SQLITE_INTEGER; v->i = 1 + (b>>3)%4; break;
+      }
+      break;
     case DOM_INT:
       switch( b%8 ){
         case 0: break;
@@ -296,24 +369,88 @@ static char *valText(const Val *v){
   }
 }
 
-/* Replace %T and %L in zTmpl */
-static char *subst(const char *zTmpl, const char *zT, const char *zL){
-  sqlite3_str *p = sqlite3_str_new(0);
-  const char *z;
-  for(z=zTmpl; *z; z++){
-    if( z[0]=='%' && z[1]=='T' ){ sqlite3_str_appendall(p, zT); z++; }
-    else if( z[0]=='%' && z[1]=='L' ){ sqlite3_str_appendall(p, zL); z++; }
-    else sqlite3_str_appendchar(p, 1, *z);
+static const char *azClause[] = {
+  "", " ON CONFLICT REPLACE", " ON CONFLICT IGNORE", " ON CONFLICT ROLLBACK",
+  " ON CONFLICT ABORT"
+};
+static const char *azWhen[] = {
+  "BEFORE INSERT", "AFTER INSERT", "BEFORE UPDATE", "AFTER UPDATE"
+};
+static const char *azRaise[] = {
+  "RAISE(ABORT, 'raise abort')", "RAISE(FAIL, 'raise fail')",
+  "RAISE(ROLLBACK, 'raise rollback')", "RAISE(IGNORE)"
+};
+
+/* The ON CONFLICT clause of column iCol chosen by c (azClause[]), but none
+** other than ABORT on the key, unless it is the PRIMARY KEY of a WITHOUT
+** ROWID table (see the header) */
+static const char *keyClause(Diff *p, int iCol, unsigned c){
+  if( c%5!=0 && c%5!=4 && isKey(p, iCol)
+   && (p->pS->bRowid || !p->pK->bPk) ){
+    return "";
   }
-  return sqlite3_str_finish(p);
+  return azClause[c%5];
 }
 
-static void exec(Diff *p, const char *zSql){
+/*
+** The DDL of the schema for table zT and log table zL: %T and %L replaced,
+** and, in a bVar schema, the choices the variant bytes make:
+**   %1 %2 %4  an ON CONFLICT clause on the UNIQUE or PRIMARY KEY column
+**             0, 1, 3 (keyClause())
+**   %3        an ON CONFLICT clause on the NOT NULL column (not ABORT)
+**   %S %s %A  " STRICT", ", STRICT" and " ANY" for a STRICT table
+**   %R        one or two triggers that RAISE when c (or u) takes a value
+*/
+static char *schemaDdl(Diff *p, const char *zT, const char *zL){
+  const char *zTmpl = p->pS->zDdl;
+  unsigned v0 = p->aVar[0], v1 = p->aVar[1], v2 = p->aVar[2];
+  int bStrict = (v1 & 1)!=0;
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  const char *z;
+  for(z=zTmpl; *z; z++){
+    if( z[0]!='%' ){ sqlite3_str_appendchar(pStr, 1, *z); continue; }
+    z++;
+    switch( *z ){
+      case 'T': sqlite3_str_appendall(pStr, zT); break;
+      case 'L': sqlite3_str_appendall(pStr, zL); break;
+      case '1': sqlite3_str_appendall(pStr, keyClause(p, 0, v0)); break;
+      case '2': sqlite3_str_appendall(pStr, keyClause(p, 1, v0/5)); break;
+      case '4': sqlite3_str_appendall(pStr, keyClause(p, 3, v2>>4)); break;
+      case '3': sqlite3_str_appendall(pStr, azClause[(v0/25)%4]); break;
+      case 'S': if( bStrict ) sqlite3_str_appendall(pStr, " STRICT"); break;
+      case 's': if( bStrict ) sqlite3_str_appendall(pStr, ", STRICT"); break;
+      case 'A': if( bStrict ) sqlite3_str_appendall(pStr, " ANY"); break;
+      case 'R': {
+        /* A trigger when c is 7, and maybe one when u is 2 */
+        sqlite3_str_appendf(pStr, "CREATE TRIGGER %s_r1 %s ON %s"
+            " WHEN new.c IS 7 BEGIN SELECT %s; END;",
+            zT, azWhen[(v1>>1)%4], zT, azRaise[(v1>>3)%4]);
+        if( v2%5!=4 ){
+          sqlite3_str_appendf(pStr, "CREATE TRIGGER %s_r2 %s ON %s"
+              " WHEN new.u IS 2 BEGIN SELECT %s; END;",
+              zT, azWhen[(v1>>5)%4], zT, azRaise[v2%5]);
+        }
+        break;
+      }
+      default: sqlite3_str_appendchar(pStr, 1, '%');
+               sqlite3_str_appendchar(pStr, 1, *z); break;
+    }
+  }
+  return sqlite3_str_finish(pStr);
+}
+
+static void execOn(Diff *p, sqlite3 *db, const char *zSql){
   char *zErr = 0;
-  if( sqlite3_exec(p->db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
+  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
     fprintf(stderr, "%s\n", zSql);
     fail(p, "setup statement failed", zErr);
   }
+}
+static void exec(Diff *p, const char *zSql){ execOn(p, p->db, zSql); }
+/* On both connections: transactions and savepoints */
+static void execBoth(Diff *p, const char *zSql){
+  execOn(p, p->db, zSql);
+  execOn(p, p->ndb, zSql);
 }
 
 /* A name as an option value: bare (maybe upper case) or quoted. */
@@ -380,6 +517,10 @@ static void chooseOptions(Diff *p){
   unsigned mDecl;
 
   pS = p->pS = &aSchema[byte(p) % N_SCHEMA];
+  if( pS->bVar ){
+    for(i=0; i<3; i++) p->aVar[i] = byte(p);
+    p->bRaiseFail = (p->aVar[1]>>3)%4==1 || p->aVar[2]%5==1;
+  }
   b = byte(p);
   p->pK = &pS->aKey[b % pS->nKey];
   /* key=, unless the PRIMARY KEY is the key and it may be left implicit */
@@ -487,6 +628,7 @@ static char *content(Diff *p, int iTab){
   static const char *azTab[] = { "t_vt", "t_nat" };
   static const char *azLog[] = { "log_vt", "log_nat" };
   sqlite3_stmt *pStmt = p->apContent[iTab];
+  sqlite3 *db = iTab ? p->ndb : p->db;
   char *z;
   if( pStmt==0 ){
     /* One statement: the rows, the log, sqlite_sequence */
@@ -515,16 +657,16 @@ static char *content(Diff *p, int iTab){
     }
 #endif
     z = sqlite3_str_finish(pSql);
-    if( sqlite3_prepare_v2(p->db, z, -1, &pStmt, 0) ){
+    if( sqlite3_prepare_v2(db, z, -1, &pStmt, 0) ){
       fprintf(stderr, "%s\n", z);
-      fail(p, "content", sqlite3_errmsg(p->db));
+      fail(p, "content", sqlite3_errmsg(db));
     }
     sqlite3_free(z);
     sqlite3_free(zRow);
     p->apContent[iTab] = pStmt;
   }
   if( sqlite3_step(pStmt)!=SQLITE_ROW ){
-    fail(p, "content", sqlite3_errmsg(p->db));
+    fail(p, "content", sqlite3_errmsg(db));
   }
   z = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
   sqlite3_reset(pStmt);
@@ -568,15 +710,27 @@ static void compareStats(Diff *p, const char *zWhen){
 /* The outcome of a statement: rc and message */
 typedef struct Outcome { int rc; char *zMsg; } Outcome;
 
+/* Conflict modes (eMode) */
+#define MODE_PLAIN    0
+#define MODE_FAIL     1
+#define MODE_IGNORE   2
+#define MODE_REPLACE  3
+#define MODE_ROLLBACK 4
+static const char *azVerb[] = {
+  "INSERT", "INSERT OR FAIL", "INSERT OR IGNORE", "INSERT OR REPLACE",
+  "INSERT OR ROLLBACK"
+};
+/* Modes whose native statement is an upsert */
+#define IS_UPSERT(e) ((e)==MODE_PLAIN || (e)==MODE_FAIL || (e)==MODE_ROLLBACK)
+
 /*
-** Run one row natively.  eMode: 0 plain (ABORT), 1 OR FAIL, 2 OR IGNORE,
-** 3 OR REPLACE.  aV[] holds the values of the declared columns.  Adds to
-** *pN on success.
+** Run one row natively, on p->ndb, under mode eMode (MODE_*).  aV[] holds
+** the values of the declared columns.  Adds to *pN on success.  Sets
+** *pbExisted if the key existed before (for the upsert to find) and
+** *peErr to the extended error code.
 */
-static Outcome natRow(Diff *p, int eMode, const Val *aV, Counts *pN){
-  static const char *azVerb[] = {
-    "INSERT", "INSERT OR FAIL", "INSERT OR IGNORE", "INSERT OR REPLACE"
-  };
+static Outcome natRow(Diff *p, int eMode, const Val *aV, Counts *pN,
+                      int *pbExisted, int *peErr){
   const SDef *pS = p->pS;
   const SKey *pK = p->pK;
   sqlite3_value *apStored[MAXCOL];
@@ -613,8 +767,8 @@ static Outcome natRow(Diff *p, int eMode, const Val *aV, Counts *pN){
       }
     }
     zSql = sqlite3_str_finish(pSql);
-    if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0) ){
-      fail(p, "native lookup", sqlite3_errmsg(p->db));
+    if( sqlite3_prepare_v2(p->ndb, zSql, -1, &pStmt, 0) ){
+      fail(p, "native lookup", sqlite3_errmsg(p->ndb));
     }
     for(k=0; k<pK->n; k++) bindVal(pStmt, k+1, apKeyVal[k]);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -666,7 +820,7 @@ static Outcome natRow(Diff *p, int eMode, const Val *aV, Counts *pN){
     zSep = ",";
   }
   sqlite3_str_appendall(pSql, ")");
-  if( eMode<2 ){
+  if( IS_UPSERT(eMode) ){
     sqlite3_str_appendall(pSql, " ON CONFLICT(");
     for(k=0; k<pK->n; k++){
       sqlite3_str_appendf(pSql, "%s\"%w\"", k ? "," : "",
@@ -688,9 +842,9 @@ static Outcome natRow(Diff *p, int eMode, const Val *aV, Counts *pN){
     }
   }
   zSql = sqlite3_str_finish(pSql);
-  if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0) ){
+  if( sqlite3_prepare_v2(p->ndb, zSql, -1, &pStmt, 0) ){
     fprintf(stderr, "%s\n", zSql);
-    fail(p, "native statement does not prepare", sqlite3_errmsg(p->db));
+    fail(p, "native statement does not prepare", sqlite3_errmsg(p->ndb));
   }
   for(i=0; i<p->nDecl; i++){
     if( !aLeft[i] ) bindVal(pStmt, i+1, &aV[i]);
@@ -702,11 +856,13 @@ static Outcome natRow(Diff *p, int eMode, const Val *aV, Counts *pN){
   }
   sqlite3_step(pStmt);
   o.rc = sqlite3_reset(pStmt);
-  o.zMsg = o.rc ? sqlite3_mprintf("%s", sqlite3_errmsg(p->db)) : 0;
+  o.zMsg = o.rc ? sqlite3_mprintf("%s", sqlite3_errmsg(p->ndb)) : 0;
+  *peErr = o.rc ? sqlite3_extended_errcode(p->ndb) : SQLITE_OK;
+  *pbExisted = bExisted;
   if( o.rc==SQLITE_OK ){
     int iC;
-    if( sqlite3_changes(p->db)==0 ) iC = 2;
-    else if( eMode==3 ) iC = 0;
+    if( sqlite3_changes(p->ndb)==0 ) iC = 2;
+    else if( !IS_UPSERT(eMode) ) iC = 0;
     else iC = bExisted ? 1 : 0;
     pN->a[iC]++;
   }
@@ -717,12 +873,87 @@ static Outcome natRow(Diff *p, int eMode, const Val *aV, Counts *pN){
   return o;
 }
 
-/* Rows aaV[0..nRow-1] through "up" in one statement */
+/*
+** What a native statement under mode eMode does when a row fails with the
+** extended code eErr and message zMsg, its transaction still open
+** (SQLITE-QUIRKS.md): 0 to abort, 1 to fail.  A RAISE and a STRICT type
+** error carry their own action, and so does a UNIQUE conflict of a row
+** whose key existed, for the upsert checks its target first and meets
+** the conflict inside DO UPDATE; any other error takes the mode, or under
+** a plain INSERT the column's clause (never FAIL here).
+*/
+static int natFails(int eMode, int eErr, const char *zMsg, int bExisted){
+  switch( eErr ){
+    case SQLITE_CONSTRAINT_TRIGGER:
+      return strcmp(zMsg, "raise fail")==0;
+    case SQLITE_CONSTRAINT_DATATYPE:
+      return 0;
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_ROWID:
+      if( bExisted && IS_UPSERT(eMode) ) return 0;
+      break;
+  }
+  if( (eErr&0xff)!=SQLITE_CONSTRAINT ) return 0;
+  return eMode==MODE_FAIL;
+}
+
+/*
+** The native side of one statement of mode eMode over rows aaV[0..nRow-1]:
+** each row as its own native statement, in a savepoint; the first error
+** decides whether the rows before stay (fail), go (abort), or the
+** transaction is gone (rollback).  The counts follow.  Returns the
+** outcome as the virtual table gives it (see the header).
+*/
+static Outcome natStmt(Diff *p, int eMode, Val aaV[][MAXCOL], int nRow){
+  int bAuto = sqlite3_get_autocommit(p->ndb);
+  Counts c = p->n;
+  Outcome o;
+  int j;
+  o.rc = SQLITE_OK;
+  o.zMsg = 0;
+  execOn(p, p->ndb, "SAVEPOINT nat");
+  for(j=0; j<nRow; j++){
+    int bExisted = 0, eErr = SQLITE_OK, bFail;
+    o = natRow(p, eMode, aaV[j], &c, &bExisted, &eErr);
+    if( o.rc==SQLITE_OK ) continue;
+    if( sqlite3_get_autocommit(p->ndb) ){
+      /* RAISE(ROLLBACK), or a ROLLBACK clause or mode: the transaction
+      ** is gone, and the counts go back to where it began */
+      if( !bAuto ) p->n = p->txn;
+      if( eMode==MODE_IGNORE && (o.rc&0xff)==SQLITE_CONSTRAINT ){
+        o.rc = SQLITE_ERROR;
+      }
+      return o;
+    }
+    bFail = natFails(eMode, eErr, o.zMsg, bExisted);
+    /* Documented: a RAISE(FAIL) outside OR FAIL aborts the statement */
+    if( bFail && eMode!=MODE_FAIL ) bFail = 0;
+    if( bFail ){
+      execOn(p, p->ndb, "RELEASE nat");
+      p->n = c;
+    }else{
+      execOn(p, p->ndb, "ROLLBACK TO nat; RELEASE nat");
+    }
+    /* Documented: SQLITE_ERROR for an abort of an error with an action of
+    ** its own under OR FAIL / OR ROLLBACK, and for any error under OR
+    ** IGNORE */
+    if( (o.rc&0xff)==SQLITE_CONSTRAINT
+     && (eMode==MODE_IGNORE
+         || (!bFail && (eMode==MODE_FAIL || eMode==MODE_ROLLBACK))) ){
+      o.rc = SQLITE_ERROR;
+    }
+    return o;
+  }
+  execOn(p, p->ndb, "RELEASE nat");
+  p->n = c;
+  return o;
+}
+
+/* Rows aaV[0..nRow-1] through "up" in one statement, as VALUES, or as
+** SELECT for one row if bSelect */
 static Outcome vtRows(Diff *p, int eMode, Val aaV[][MAXCOL], int nRow,
-                      int bList){
-  static const char *azVerb[] = {
-    "INSERT", "INSERT OR FAIL", "INSERT OR IGNORE", "INSERT OR REPLACE"
-  };
+                      int bList, int bSelect){
   sqlite3_str *pSql = sqlite3_str_new(0);
   sqlite3_stmt *pStmt = 0;
   char *zSql;
@@ -736,16 +967,16 @@ static Outcome vtRows(Diff *p, int eMode, Val aaV[][MAXCOL], int nRow,
     }
     sqlite3_str_appendall(pSql, ")");
   }
-  sqlite3_str_appendall(pSql, " VALUES");
+  sqlite3_str_appendall(pSql, bSelect ? " SELECT " : " VALUES");
   for(j=0; j<nRow; j++){
-    sqlite3_str_appendall(pSql, j ? ",(" : "(");
+    if( !bSelect ) sqlite3_str_appendall(pSql, j ? ",(" : "(");
     for(i=0; i<p->nDecl; i++){
       char *z = valText(&aaV[j][i]);
       sqlite3_str_appendf(pSql, "%s?%d /* %s */", i ? "," : "",
                           j*p->nDecl+i+1, z);
       sqlite3_free(z);
     }
-    sqlite3_str_appendall(pSql, ")");
+    if( !bSelect ) sqlite3_str_appendall(pSql, ")");
   }
   zSql = sqlite3_str_finish(pSql);
   if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0) ){
@@ -799,19 +1030,19 @@ static void control(Diff *p, unsigned b){
   switch( b%6 ){
     case 0:
       if( !bAuto ) return;
-      exec(p, "BEGIN");
+      execBoth(p, "BEGIN");
       p->txn = p->n;
       addLog(p, "BEGIN");
       break;
     case 1:
       if( bAuto ) return;
-      exec(p, "COMMIT");
+      execBoth(p, "COMMIT");
       p->nSp = 0;
       addLog(p, "COMMIT");
       break;
     case 2:
       if( bAuto ) return;
-      exec(p, "ROLLBACK");
+      execBoth(p, "ROLLBACK");
       p->n = p->txn;
       p->nSp = 0;
       addLog(p, "ROLLBACK");
@@ -826,7 +1057,7 @@ static void control(Diff *p, unsigned b){
         p->bSpTxn = 0;
       }
       sqlite3_snprintf(sizeof(zSql), zSql, "SAVEPOINT s%d", p->nSp);
-      exec(p, zSql);
+      execBoth(p, zSql);
       addLog(p, "%s", zSql);
       p->aSp[p->nSp++] = p->n;
       break;
@@ -835,7 +1066,7 @@ static void control(Diff *p, unsigned b){
       if( p->nSp==0 ) return;
       k = (b>>3) % p->nSp;
       sqlite3_snprintf(sizeof(zSql), zSql, "ROLLBACK TO s%d", k);
-      exec(p, zSql);
+      execBoth(p, zSql);
       addLog(p, "%s", zSql);
       p->n = p->aSp[k];
       p->nSp = k+1;
@@ -846,7 +1077,7 @@ static void control(Diff *p, unsigned b){
       if( p->nSp==0 ) return;
       k = (b>>3) % p->nSp;
       sqlite3_snprintf(sizeof(zSql), zSql, "RELEASE s%d", k);
-      exec(p, zSql);
+      execBoth(p, zSql);
       addLog(p, "%s", zSql);
       p->nSp = k;
       break;
@@ -986,23 +1217,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
   d.aIn = aData;
   d.nIn = nData;
   if( sqlite3_open(":memory:", &d.db)!=SQLITE_OK ) abort();
+  if( sqlite3_open(":memory:", &d.ndb)!=SQLITE_OK ) abort();
   {
     static const char *azEnc[] = {
       "PRAGMA encoding='UTF-8'", "PRAGMA encoding='UTF-16le'",
       "PRAGMA encoding='UTF-16be'"
     };
     if( sqlite3_exec(d.db, azEnc[nData%3], 0, 0, 0)!=SQLITE_OK ) abort();
+    if( sqlite3_exec(d.ndb, azEnc[nData%3], 0, 0, 0)!=SQLITE_OK ) abort();
   }
   sqlite3_limit(d.db, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_db_config(d.db, SQLITE_DBCONFIG_LOOKASIDE, 0, 0, 0);
   if( sqlite3_upsert_init(d.db, 0, 0)!=SQLITE_OK ) abort();
 
   chooseOptions(p);
-  zSql = subst(p->pS->zDdl, "t_vt", "log_vt");
+  zSql = schemaDdl(p, "t_vt", "log_vt");
+  addLog(p, "%s", zSql);
   exec(p, zSql);
   sqlite3_free(zSql);
-  zSql = subst(p->pS->zDdl, "t_nat", "log_nat");
-  exec(p, zSql);
+  zSql = schemaDdl(p, "t_nat", "log_nat");
+  execOn(p, d.ndb, zSql);
   sqlite3_free(zSql);
   zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE temp.up USING"
                          " upsert_into(t_vt%s)", p->zOpts);
@@ -1013,7 +1247,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
   for(iOp=0; iOp<MAXOP && p->iIn<p->nIn; iOp++){
     unsigned op = byte(p);
     Val aaV[MAXROW][MAXCOL];
-    int nRow = 1, eMode = 0, i, j;
+    int nRow = 1, eMode = MODE_PLAIN, bSelect = 0, i, j;
+    Outcome oVt, oNat;
     if( op%16==OP_CONTROL ){
       control(p, byte(p));
       compareTables(p, "after a control statement");
@@ -1021,45 +1256,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
       continue;
     }
     switch( op%16 ){
-      case 10: eMode = 1; break;
-      case 11: eMode = 2; break;
-      case 12: eMode = 3; break;
-      case 13: nRow = 2 + (op>>4)%3; break;
-      case 15: nRow = 2 + (op>>4)%3; eMode = 2; break;
+      case 9:  eMode = MODE_ROLLBACK; break;
+      case 10: eMode = MODE_FAIL; break;
+      case 11: eMode = MODE_IGNORE; break;
+      case 12: eMode = MODE_REPLACE; break;
+      case 13: nRow = 2 + (op>>4)%3; eMode = ((op>>4)/3)%5; break;
+      case 15: nRow = 2 + (op>>4)%3; eMode = MODE_IGNORE; break;
+    }
+    if( nRow>1 && eMode==MODE_FAIL && p->pS->bSeq ){
+      /* Left out: see the header */
+      eMode = MODE_PLAIN;
+    }
+    if( nRow==1 && p->bRaiseFail && eMode!=MODE_FAIL
+     && !sqlite3_get_autocommit(p->db) ){
+      /* Left out: see the header */
+      bSelect = 1;
     }
     for(j=0; j<nRow; j++){
       for(i=0; i<p->nDecl; i++){
         makeVal(&aaV[j][i], p->pS->aCol[p->aiDecl[i]].eDom, byte(p));
       }
     }
-    if( nRow==1 ){
-      Outcome oVt = vtRows(p, eMode, aaV, 1, (op>>4)&1);
-      Outcome oNat = natRow(p, eMode, aaV[0], &p->n);
-      compareOutcome(p, &oVt, &oNat);
-    }else{
-      /* Natively: the rows in a savepoint, rolled back on an error */
-      Counts c = p->n;
-      Outcome oVt, oNat;
-      oNat.rc = SQLITE_OK;
-      oNat.zMsg = 0;
-      exec(p, "SAVEPOINT nat");
-      for(j=0; j<nRow && oNat.rc==SQLITE_OK; j++){
-        oNat = natRow(p, eMode, aaV[j], &c);
-      }
-      if( oNat.rc ){
-        exec(p, "ROLLBACK TO nat");
-      }else{
-        p->n = c;
-      }
-      exec(p, "RELEASE nat");
-      oVt = vtRows(p, eMode, aaV, nRow, 1);
-      compareOutcome(p, &oVt, &oNat);
+    oVt = vtRows(p, eMode, aaV, nRow, nRow>1 || bSelect || ((op>>4)&1),
+                 bSelect);
+    oNat = natStmt(p, eMode, aaV, nRow);
+    compareOutcome(p, &oVt, &oNat);
+    if( sqlite3_get_autocommit(p->db)!=sqlite3_get_autocommit(p->ndb) ){
+      fail(p, "one side is in a transaction, the other not",
+           sqlite3_get_autocommit(p->db) ? "t_nat's is open, t_vt's not"
+                                         : "t_vt's is open, t_nat's not");
     }
+    if( sqlite3_get_autocommit(p->db) ) p->nSp = 0;
     compareTables(p, "after a row");
     compareStats(p, "after a row");
   }
   if( !sqlite3_get_autocommit(d.db) ){
-    exec(p, "COMMIT");
+    execBoth(p, "COMMIT");
     p->nSp = 0;
     addLog(p, "COMMIT");
   }
@@ -1083,5 +1315,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
   sqlite3_free(d.zOpts);
   sqlite3_free(d.zLog);
   if( sqlite3_close(d.db)!=SQLITE_OK ) fail(0, "sqlite3_close: busy", 0);
+  if( sqlite3_close(d.ndb)!=SQLITE_OK ) fail(0, "sqlite3_close: busy", 0);
   return 0;
 }
