@@ -582,7 +582,7 @@ static const char *const azUpsertSql[] = {
 #define UPSERT_SQL_TOUCH_TEMP 10     /* %w table */
   "SELECT 1 FROM \"%w\"",
 #define UPSERT_SQL_OPENER 11         /* %w schema, table, key, key */
-  "UPDATE \"%w\".\"%w\" SET \"%w\"=\"%w\" WHERE false",
+  "UPDATE OR ABORT \"%w\".\"%w\" SET \"%w\"=\"%w\" WHERE false",
 #define UPSERT_SQL_DEFER_FK 12
   "PRAGMA defer_foreign_keys=ON",
 #define UPSERT_SQL_MODULES 13
@@ -829,7 +829,9 @@ static sqlite3_stmt *upsertWriteStmt(
 ** the backing database too, the outer statement's among them, and it
 ** stays open when the opener finishes.  The opener does that: it is a
 ** multi-row UPDATE (no rowid or key lookup) that changes the key, so
-** SQLite codes an ABORT path and gives it a journal.  It is an UPDATE and
+** SQLite codes an ABORT path and gives it a journal; OR ABORT, for a key
+** whose constraint has an ON CONFLICT clause of its own (REPLACE, say)
+** would code none.  It is an UPDATE and
 ** not an INSERT because an INSERT into an AUTOINCREMENT table writes its
 ** sqlite_sequence row even when it inserts nothing, and that write would
 ** outlive a failed statement that opened no savepoint.  It runs once,
