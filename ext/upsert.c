@@ -1133,6 +1133,40 @@ static void upsertAppendNames(sqlite3_str *pStr, char **az, int n){
 }
 
 /*
+** Read the key columns of one index of the backing table, pInfo (a bound
+** UPSERT_SQL_INDEX_COLUMNS), for upsertKeyCheck(): their names into az[]
+** (*pn of them), the collation of each of the nKey key columns azKey[] it
+** holds into azTmp[], *pbExpr if one is an expression, and *pbMatch
+** cleared if one is not a key column.
+*/
+static int upsertIndexRead(
+  UpsertSchema *p,
+  sqlite3_stmt *pInfo,
+  char **azKey, int nKey,
+  char **az, int *pn,
+  char **azTmp,
+  int *pbExpr, int *pbMatch
+){
+  int rc = SQLITE_OK;
+  int i, j;
+  while( sqlite3_step(pInfo)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pInfo, 0);
+    j = zName ? upsertSchemaCol(p, zName) : -1;
+    if( j<0 ){ *pbExpr = 1; continue; }
+    az[(*pn)++] = p->azName[j];
+    for(i=0; i<nKey && sqlite3_stricmp(azKey[i], zName); i++){}
+    if( i==nKey ){
+      *pbMatch = 0;
+    }else if( azTmp[i]==0 ){
+      azTmp[i] = sqlite3_mprintf("%s", sqlite3_column_text(pInfo, 1));
+      if( azTmp[i]==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pInfo);
+  return rc;
+}
+
+/*
 ** Decide whether azKey (nKey column names of the backing table) is a
 ** usable conflict target: the PRIMARY KEY or the columns of a UNIQUE
 ** index that is not partial, in any order.  Sets *pbOk.  Also collects
@@ -1192,21 +1226,11 @@ static int upsertKeyCheck(
     int bMatch = 1;
     int bPk = sqlite3_column_int(pList, 1);
     rc = sqlite3_bind_value(pInfo, 1, sqlite3_column_value(pList, 0));
-    if( rc!=SQLITE_OK ) break;
-    while( sqlite3_step(pInfo)==SQLITE_ROW ){
-      const char *zName = (const char*)sqlite3_column_text(pInfo, 0);
-      j = zName ? upsertSchemaCol(p, zName) : -1;
-      if( j<0 ){ bExpr = 1; continue; }
-      az[n++] = p->azName[j];
-      for(i=0; i<nKey && sqlite3_stricmp(azKey[i], zName); i++){}
-      if( i==nKey ){
-        bMatch = 0;
-      }else if( azTmp[i]==0 ){
-        azTmp[i] = sqlite3_mprintf("%s", sqlite3_column_text(pInfo, 1));
-        if( azTmp[i]==0 ) rc = SQLITE_NOMEM;
-      }
+    if( rc==SQLITE_OK ){
+      rc = upsertIndexRead(p, pInfo, azKey, nKey, az, &n, azTmp,
+                           &bExpr, &bMatch);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pInfo);
+    if( rc!=SQLITE_OK ) break;
     bMatch = bMatch && !bExpr && n==nKey;
     for(i=0; i<nKey; i++){
       if( bMatch && !bColl ){
@@ -2351,6 +2375,45 @@ static int upsertRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid){
 */
 
 /*
+** Judge one row of the EXPLAIN of a running statement, for
+** upsertReadsBacking(): set *pbWriter if it writes into pTab, *pbReads if
+** it reads the backing table (an OpenRead of one of the nRoot root pages
+** aRoot[] in database iDb, or of any page there if nRoot<0), or another
+** upsert_into table over it.
+*/
+static void upsertExplainRow(
+  UpsertTab *pTab,
+  sqlite3_stmt *pExplain,
+  const int *aRoot, int nRoot,
+  int iDb,
+  int *pbWriter, int *pbReads
+){
+  const char *zOp = (const char*)sqlite3_column_text(pExplain, 1);
+  const char *zP4 = (const char*)sqlite3_column_text(pExplain, 5);
+  if( zOp==0 ) return;
+  if( strcmp(zOp, "VUpdate")==0 ){
+    if( zP4 && strcmp(zP4, pTab->zPtr)==0 ) *pbWriter = 1;
+  }else if( strcmp(zOp, "OpenRead")==0 ){
+    if( sqlite3_column_int(pExplain, 4)==iDb ){
+      int iRoot = sqlite3_column_int(pExplain, 3);
+      int i;
+      for(i=0; i<nRoot && aRoot[i]!=iRoot; i++){}
+      if( nRoot<0 || i<nRoot ) *pbReads = 1;
+    }
+  }else if( strcmp(zOp, "VOpen")==0 && zP4 ){
+    UpsertTab *pOther;
+    for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
+      if( pOther!=pTab && pOther->zUnusable==0
+       && strcmp(zP4, pOther->zPtr)==0
+       && sqlite3_stricmp(pOther->zDb, pTab->zDb)==0
+       && sqlite3_stricmp(pOther->zTab, pTab->zTab)==0 ){
+        *pbReads = 1;
+      }
+    }
+  }
+}
+
+/*
 ** Decide whether the statement now writing into pTab also reads the
 ** backing table, directly or through another upsert_into table over it.
 ** Such a statement could read the rows it has just written, without
@@ -2423,29 +2486,8 @@ static int upsertReadsBacking(UpsertTab *pTab, int *pbReads){
     pExplain = upsertExplainStmt(db, zSql, &rc);
     if( rc!=SQLITE_OK ) break;
     while( sqlite3_step(pExplain)==SQLITE_ROW ){
-      const char *zOp = (const char*)sqlite3_column_text(pExplain, 1);
-      const char *zP4 = (const char*)sqlite3_column_text(pExplain, 5);
-      if( zOp==0 ) continue;
-      if( strcmp(zOp, "VUpdate")==0 ){
-        if( zP4 && strcmp(zP4, pTab->zPtr)==0 ) bWriter = 1;
-      }else if( strcmp(zOp, "OpenRead")==0 ){
-        if( sqlite3_column_int(pExplain, 4)==iDb ){
-          int iRoot = sqlite3_column_int(pExplain, 3);
-          int i;
-          for(i=0; i<nRoot && aRoot[i]!=iRoot; i++){}
-          if( i<nRoot || bOverflow ) bReads = 1;
-        }
-      }else if( strcmp(zOp, "VOpen")==0 && zP4 ){
-        UpsertTab *pOther;
-        for(pOther=pTab->pMod->pList; pOther; pOther=pOther->pNext){
-          if( pOther!=pTab && pOther->zUnusable==0
-           && strcmp(zP4, pOther->zPtr)==0
-           && sqlite3_stricmp(pOther->zDb, pTab->zDb)==0
-           && sqlite3_stricmp(pOther->zTab, pTab->zTab)==0 ){
-            bReads = 1;
-          }
-        }
-      }
+      upsertExplainRow(pTab, pExplain, aRoot, bOverflow ? -1 : nRoot, iDb,
+                       &bWriter, &bReads);
     }
     rc = sqlite3_finalize(pExplain);
     if( bWriter && bReads ) *pbReads = 1;
