@@ -1611,21 +1611,23 @@ static int upsertConfigure(
   char **pzErr
 ){
   UpsertConfig c;
+  int *ai;                   /* Room for the three lists of c */
   int rc;
   memset(&c, 0, sizeof(c));
   c.p = p;
   c.azOpt = azOpt;
   c.anOpt = anOpt;
-  c.aiKey = sqlite3_malloc64(sizeof(int)*3*(p->nCol+1));
-  if( c.aiKey==0 ) return SQLITE_NOMEM;
-  c.aiDecl = &c.aiKey[p->nCol+1];
-  c.aiList = &c.aiDecl[p->nCol+1];
+  ai = sqlite3_malloc64(sizeof(int)*3*(p->nCol+1));
+  if( ai==0 ) return SQLITE_NOMEM;
+  c.aiKey = ai;
+  c.aiDecl = ai + (p->nCol+1);
+  c.aiList = ai + 2*(p->nCol+1);
   rc = upsertConfigKey(pTab, &c, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigColumns(pTab, &c, pDecl, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigUpdate(pTab, &c, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigNulls(pTab, &c, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigWhere(pTab, &c, zVtabDb, pzErr);
-  sqlite3_free(c.aiKey);
+  sqlite3_free(ai);
   return rc;
 }
 
