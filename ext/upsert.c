@@ -1230,8 +1230,7 @@ static int upsertKeyCheck(
       rc = upsertIndexRead(p, pInfo, azKey, nKey, az, &n, azTmp,
                            &bExpr, &bMatch);
     }
-    if( rc!=SQLITE_OK ) break;
-    bMatch = bMatch && !bExpr && n==nKey;
+    bMatch = rc==SQLITE_OK && bMatch && !bExpr && n==nKey;
     for(i=0; i<nKey; i++){
       if( bMatch && !bColl ){
         p->azColl[i] = azTmp[i];
