@@ -2100,11 +2100,16 @@ static void upsertFreshFunc(
 ** DETACH happened since it last ran, and it will be prepared again.
 */
 static int upsertExpired(sqlite3_stmt *pStmt){
-#ifndef SQLITE_OMIT_DEPRECATED
-  return sqlite3_expired(pStmt);
-#else
+#if defined(SQLITE_OMIT_DEPRECATED)
   (void)pStmt;
   return 0;
+#elif !defined(SQLITE_CORE)
+  /* A SQLite built without its deprecated interfaces (better-sqlite3's
+  ** is) hands the extension no sqlite3_expired(): the later checks of
+  ** upsertWriteRow() and upsertRefresh() must do */
+  return sqlite3_api->expired ? sqlite3_expired(pStmt) : 0;
+#else
+  return sqlite3_expired(pStmt);
 #endif
 }
 
