@@ -34,7 +34,12 @@
 
 CC       ?= cc
 CFLAGS   ?= -g -O2
-WARN     := -std=c99 -Wall -Wextra -Wno-unused-parameter
+# The one version number (upsert_into_version(), the packages) is in the
+# file VERSION.  Every compile of ext/upsert.c has $(WARN), so the macro
+# goes with it.
+VERSION  := $(shell cat VERSION)
+WARN     := -std=c99 -Wall -Wextra -Wno-unused-parameter \
+  -DUPSERT_VERSION='"$(VERSION)"'
 TCLSH    ?= tclsh
 SQLITE3  ?= sqlite3
 CPPCHECK ?= cppcheck
@@ -67,6 +72,12 @@ EXT := dist/upsert.$(SUFFIX)
   clean deps deps-clients deps-fuzz deps-lint
 
 all: $(EXT) dist/sqlite-upsert
+
+# A new VERSION rebuilds whatever has the extension in it.
+$(EXT) dist/future/upsert.$(SUFFIX) dist/embed dist/embed_example \
+  dist/future/embed_example dist/sqlite-upsert dist/oom \
+  dist/asan/upsert.$(SUFFIX) dist/asan/sqlite-upsert dist/fuzz_create \
+  dist/fuzz_diff: VERSION
 
 $(EXT): ext/upsert.c
 	@mkdir -p dist
