@@ -19,11 +19,14 @@
 #   make oom         dist/oom alone: every allocation failed in turn
 #   make crash       the crash and concurrency tests alone, verbose
 #   make test-clients    the C, SQLAlchemy and better-sqlite3 recipes
+#   make package-python  the Python wheel sqlite-upsert, in dist/wheels/
+#   make test-python     that wheel in a fresh venv, and its tests
 #   make lint        cppcheck over the C sources; fails on any finding
 #   make clean       remove dist/
 #   make deps        the Debian packages that build and test need
 #                    (tool/deps.sh)
 #   make deps-clients    and those of make test-clients
+#   make deps-packages   and those of the package-* and test-* targets
 #   make deps-fuzz       and those of make fuzz
 #   make deps-lint       and those of make lint
 #
@@ -68,8 +71,8 @@ EXT := dist/upsert.$(SUFFIX)
 
 .PHONY: all test demo install uninstall bench bench-python bench-cli \
   bench-callgrind bench-doc asan valgrind fuzz fuzz-ci oom crash \
-  test-clients lint \
-  clean deps deps-clients deps-fuzz deps-lint
+  test-clients package-python test-python lint \
+  clean deps deps-clients deps-packages deps-fuzz deps-lint
 
 all: $(EXT) dist/sqlite-upsert
 
@@ -139,6 +142,21 @@ deps-clients:
 # better-sqlite3 (npm-installed into test/clients/node on first use).
 test-clients: deps-clients $(EXT) dist/embed_example dist/future/embed_example
 	sh tool/scripts/test-clients.sh
+
+# The Python package (tool/python): a wheel that carries the extension,
+# compiled by setuptools from ext/upsert.c, built offline with Debian's
+# python3-setuptools and python3-wheel; the version is the file VERSION.
+deps-packages: deps
+	@sh tool/deps.sh packages
+
+package-python: deps-packages
+	rm -rf dist/wheels tool/python/build tool/python/sqlite_upsert.egg-info
+	cd tool/python && /usr/bin/python3 -m pip wheel -q --no-build-isolation \
+	  --no-index --no-deps -w ../../dist/wheels .
+	rm -rf tool/python/build tool/python/sqlite_upsert.egg-info
+
+test-python: package-python
+	sh tool/scripts/test-python.sh
 
 test: deps $(EXT) $(SUITE) dist/sqlite-upsert dist/oom
 	$(TCLSH) test/all.tcl
@@ -218,7 +236,7 @@ demo: deps $(EXT)
 	$(SQLITE3) :memory: < tool/examples/demo.sql
 
 clean:
-	rm -rf dist
+	rm -rf dist tool/python/build tool/python/sqlite_upsert.egg-info
 
 # Install the extension and the command-line tool.  Load the extension
 # with .load $(PREFIX)/lib/upsert (or load_extension() with that path).
