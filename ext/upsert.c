@@ -2105,9 +2105,15 @@ static void upsertFreshFunc(
 /*
 ** True if SQLite expired pStmt: DDL on this connection, an ATTACH or a
 ** DETACH happened since it last ran, and it will be prepared again.
+** Always false when the host's SQLite has no sqlite3_expired().
 */
 static int upsertExpired(sqlite3_stmt *pStmt){
 #ifndef SQLITE_OMIT_DEPRECATED
+# ifndef SQLITE_CORE
+  /* 2026-12-02: a host built with SQLITE_OMIT_DEPRECATED (better-sqlite3
+  ** 12) leaves the slot empty, and the call crashed at the first row. */
+  if( sqlite3_api->expired==0 ) return 0;
+# endif
   return sqlite3_expired(pStmt);
 #else
   (void)pStmt;
