@@ -21,6 +21,8 @@
 #   make test-clients    the C, SQLAlchemy and better-sqlite3 recipes
 #   make package-python  the Python wheel sqlite-upsert, in dist/wheels/
 #   make test-python     that wheel in a fresh venv, and its tests
+#   make package-node    the npm package sqlite-upsert, in dist/
+#   make test-node       that tarball in a fresh project, and its tests
 #   make lint        cppcheck over the C sources; fails on any finding
 #   make clean       remove dist/
 #   make deps        the Debian packages that build and test need
@@ -71,7 +73,7 @@ EXT := dist/upsert.$(SUFFIX)
 
 .PHONY: all test demo install uninstall bench bench-python bench-cli \
   bench-callgrind bench-doc asan valgrind fuzz fuzz-ci oom crash \
-  test-clients package-python test-python lint \
+  test-clients package-python test-python package-node test-node lint \
   clean deps deps-clients deps-packages deps-fuzz deps-lint
 
 all: $(EXT) dist/sqlite-upsert
@@ -157,6 +159,15 @@ package-python: deps-packages
 
 test-python: package-python
 	sh tool/scripts/test-python.sh
+
+# The npm package (tool/node): getLoadablePath() and load(db) for
+# better-sqlite3, with the extension of dist/ packed in (Node.js and npm
+# are the machine's, as for make test-clients).
+package-node: $(EXT)
+	sh tool/scripts/package-node.sh $(SUFFIX)
+
+test-node: package-node
+	sh tool/scripts/test-node.sh
 
 test: deps $(EXT) $(SUITE) dist/sqlite-upsert dist/oom
 	$(TCLSH) test/all.tcl
