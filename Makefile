@@ -19,11 +19,16 @@
 #   make oom         dist/oom alone: every allocation failed in turn
 #   make crash       the crash and concurrency tests alone, verbose
 #   make test-clients    the C, SQLAlchemy and better-sqlite3 recipes
+#   make package-python  the Python wheel sqlite-upsert, in dist/wheels/
+#   make test-python     that wheel in a fresh venv, and its tests
+#   make package-node    the npm package sqlite-upsert, in dist/
+#   make test-node       that tarball in a fresh project, and its tests
 #   make lint        cppcheck over the C sources; fails on any finding
 #   make clean       remove dist/
 #   make deps        the Debian packages that build and test need
 #                    (tool/deps.sh)
 #   make deps-clients    and those of make test-clients
+#   make deps-packages   and those of the package-* and test-* targets
 #   make deps-fuzz       and those of make fuzz
 #   make deps-lint       and those of make lint
 #
@@ -34,7 +39,12 @@
 
 CC       ?= cc
 CFLAGS   ?= -g -O2
-WARN     := -std=c99 -Wall -Wextra -Wno-unused-parameter
+# The one version number (upsert_into_version(), the packages) is in the
+# file VERSION.  Every compile of ext/upsert.c has $(WARN), so the macro
+# goes with it.
+VERSION  := $(shell cat VERSION)
+WARN     := -std=c99 -Wall -Wextra -Wno-unused-parameter \
+  -DUPSERT_VERSION='"$(VERSION)"'
 TCLSH    ?= tclsh
 SQLITE3  ?= sqlite3
 CPPCHECK ?= cppcheck
@@ -63,10 +73,16 @@ EXT := dist/upsert.$(SUFFIX)
 
 .PHONY: all test demo install uninstall bench bench-python bench-cli \
   bench-callgrind bench-doc asan valgrind fuzz fuzz-ci oom crash \
-  test-clients lint \
-  clean deps deps-clients deps-fuzz deps-lint
+  test-clients package-python test-python package-node test-node lint \
+  clean deps deps-clients deps-packages deps-fuzz deps-lint
 
 all: $(EXT) dist/sqlite-upsert
+
+# A new VERSION rebuilds whatever has the extension in it.
+$(EXT) dist/future/upsert.$(SUFFIX) dist/embed dist/embed_example \
+  dist/future/embed_example dist/sqlite-upsert dist/oom \
+  dist/asan/upsert.$(SUFFIX) dist/asan/sqlite-upsert dist/fuzz_create \
+  dist/fuzz_diff: VERSION
 
 $(EXT): ext/upsert.c
 	@mkdir -p dist
@@ -128,6 +144,30 @@ deps-clients:
 # better-sqlite3 (npm-installed into test/clients/node on first use).
 test-clients: deps-clients $(EXT) dist/embed_example dist/future/embed_example
 	sh tool/scripts/test-clients.sh
+
+# The Python package (tool/python): a wheel that carries the extension,
+# compiled by setuptools from ext/upsert.c, built offline with Debian's
+# python3-setuptools and python3-wheel; the version is the file VERSION.
+deps-packages: deps
+	@sh tool/deps.sh packages
+
+package-python: deps-packages
+	rm -rf dist/wheels tool/python/build tool/python/sqlite_upsert.egg-info
+	cd tool/python && /usr/bin/python3 -m pip wheel -q --no-build-isolation \
+	  --no-index --no-deps -w ../../dist/wheels .
+	rm -rf tool/python/build tool/python/sqlite_upsert.egg-info
+
+test-python: package-python
+	sh tool/scripts/test-python.sh
+
+# The npm package (tool/node): getLoadablePath() and load(db) for
+# better-sqlite3, with the extension of dist/ packed in (Node.js and npm
+# are the machine's, as for make test-clients).
+package-node: $(EXT)
+	sh tool/scripts/package-node.sh $(SUFFIX)
+
+test-node: package-node
+	sh tool/scripts/test-node.sh
 
 test: deps $(EXT) $(SUITE) dist/sqlite-upsert dist/oom
 	$(TCLSH) test/all.tcl
@@ -207,7 +247,7 @@ demo: deps $(EXT)
 	$(SQLITE3) :memory: < tool/examples/demo.sql
 
 clean:
-	rm -rf dist
+	rm -rf dist tool/python/build tool/python/sqlite_upsert.egg-info
 
 # Install the extension and the command-line tool.  Load the extension
 # with .load $(PREFIX)/lib/upsert (or load_extension() with that path).

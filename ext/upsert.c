@@ -110,6 +110,12 @@ SQLITE_EXTENSION_INIT1
 
 #define UPSERT_ERR "upsert_into: "
 
+/* What upsert_into_version() returns.  The Makefile passes the number in
+** the file VERSION; this default is for the file built alone. */
+#ifndef UPSERT_VERSION
+# define UPSERT_VERSION "0.1.0"
+#endif
+
 /*****************************************************************************
 ** Objects: the module, its tables, cursors and counts
 */
@@ -2098,6 +2104,7 @@ static void upsertFreshFunc(
 /*
 ** True if SQLite expired pStmt: DDL on this connection, an ATTACH or a
 ** DETACH happened since it last ran, and it will be prepared again.
+** Always false when the host's SQLite has no sqlite3_expired().
 */
 static int upsertExpired(sqlite3_stmt *pStmt){
 #if defined(SQLITE_OMIT_DEPRECATED)
@@ -3487,13 +3494,26 @@ static void upsertModuleUnref(void *pArg){
   }
 }
 
+/*
+** upsert_into_version(): the version of this extension, UPSERT_VERSION,
+** as text.
+*/
+static void upsertVersionFunc(
+  sqlite3_context *ctx,
+  int argc,
+  sqlite3_value **argv
+){
+  sqlite3_result_text(ctx, UPSERT_VERSION, -1, SQLITE_STATIC);
+}
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
 
 /*
 ** The entry point.  Registers the module "upsert_into" and the functions
-** upsert_into_stats(), upsert_into_count() and upsert_into_fresh() on db.
+** upsert_into_stats(), upsert_into_count(), upsert_into_fresh() and
+** upsert_into_version() on db.
 */
 int sqlite3_upsert_init(
   sqlite3 *db,
@@ -3556,6 +3576,12 @@ int sqlite3_upsert_init(
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function_v2(db, "upsert_into_fresh", 1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, 0, upsertFreshFunc, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    /* A constant: safe anywhere, in a view or trigger too */
+    rc = sqlite3_create_function_v2(db, "upsert_into_version", 0,
+        SQLITE_UTF8|SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS, 0,
+        upsertVersionFunc, 0, 0, 0);
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_module_v2(db, "upsert_into", &upsertModule, pMod,

@@ -6,12 +6,17 @@
 # building better-sqlite3 (Node.js itself is the machine's: see
 # tool/scripts/test-clients.sh).  `tool/deps.sh fuzz` adds clang and its
 # libFuzzer runtime for `make fuzz`; `tool/deps.sh lint` adds cppcheck
-# for `make lint`.
+# for `make lint`.  `tool/deps.sh packages` adds what `make package-python`
+# and `make test-python` need: setuptools, wheel, pip and venv for Debian's
+# python3 (the wheel is built offline, with no package index), and
+# SQLAlchemy and pandas for the tests of the package's helpers.
 need=""
 pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3 libcsv-dev"
 [ "${1:-}" = clients ] && pkgs="$pkgs g++ python3-sqlalchemy"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
 [ "${1:-}" = lint ] && pkgs="$pkgs cppcheck"
+[ "${1:-}" = packages ] && pkgs="$pkgs python3-setuptools python3-wheel python3-pip python3-venv
+  python3-sqlalchemy python3-pandas"
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 for p in $pkgs; do
   have "$p" || need="$need $p"
