@@ -200,6 +200,18 @@ def m_up_sql(engine, dicts, tuples):
     return stats
 
 
+def m_pkg(engine, dicts, tuples):
+    # The package's helper, from the source tree (tool/python); the engine
+    # has loaded the extension already (make_engine)
+    sys.path.insert(0, os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "..", "python"))
+    from sqlite_upsert import sqlalchemy as su
+    with engine.begin() as conn:
+        c = su.upsert(conn, Customer, dicts)
+    return {"inserted": c.inserted, "updated": c.updated,
+            "skipped": c.skipped}
+
+
 # (key, label, function, uses upsert_into)
 METHODS = [
     ("merge", "1 session.merge per row (ORM)", m_merge, False),
@@ -209,6 +221,7 @@ METHODS = [
     ("native", "4 native ON CONFLICT, exec_driver_sql", m_native, False),
     ("up_core", "5 upsert_into, insert(up) + dicts (Core)", m_up_core, True),
     ("up_sql", "5b upsert_into, exec_driver_sql", m_up_sql, True),
+    ("pkg", "6 sqlite_upsert.sqlalchemy.upsert (dicts)", m_pkg, True),
 ]
 
 
