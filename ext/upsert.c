@@ -2837,6 +2837,22 @@ static const unsigned char *upsertNullPattern(
 }
 
 /*
+** pStmt, a cached inner statement of pTab, was prepared again, after a
+** schema change such as a trigger created on the backing table: if it
+** now holds an upsert_into table, no statement is cached any more (see
+** upsertHoldsUpsert()).  Called where no statement of pTab runs.
+*/
+static void upsertRecheckHolds(UpsertTab *pTab, sqlite3_stmt *pStmt){
+  int bHolds = 0;
+  if( upsertHoldsUpsert(pTab, pStmt, &bHolds)==SQLITE_OK && bHolds ){
+    pTab->bNoCache = 1;
+    upsertClearWrites(pTab);
+    sqlite3_finalize(pTab->pOpener);
+    pTab->pOpener = 0;
+  }
+}
+
+/*
 ** The inner write statement of kind eKind for the NULL pattern aNull:
 ** the cached one, returned in *ppW too; or, if bOwn or bNoCache (see
 ** upsertWriteRow() and upsertHoldsUpsert()), with *ppW NULL, one
@@ -2887,13 +2903,18 @@ static sqlite3_stmt *upsertWriteGet(
 
 /*
 ** Count the row pTab just wrote, of kind eKind, as inserted, updated or
-** skipped.  Returns SQLITE_OK, or SQLITE_CONSTRAINT for a row that OR
-** IGNORE ignored: SQLite takes that as "row ignored" and leaves it out of
-** changes(), as a native statement does (SQLITE_VTAB_CONSTRAINT_SUPPORT).
+** skipped; nChange is sqlite3_changes64() after it.  Returns SQLITE_OK,
+** or SQLITE_CONSTRAINT for a row that OR IGNORE ignored: SQLite takes that
+** as "row ignored" and leaves it out of changes(), as a native statement
+** does (SQLITE_VTAB_CONSTRAINT_SUPPORT).
 */
-static int upsertCountRow(UpsertTab *pTab, int eKind){
+static int upsertCountRow(
+  UpsertTab *pTab,
+  int eKind,
+  sqlite3_int64 nChange
+){
   sqlite3_int64 *a = pTab->pStats->a;
-  if( sqlite3_changes64(pTab->db)==0 ){
+  if( nChange==0 ){
     a[UPSERT_N_SKIPPED]++;
     if( (eKind & UPSERT_W_MODE)==UPSERT_W_IGNORE ) return SQLITE_CONSTRAINT;
   }else{
@@ -2936,6 +2957,7 @@ static int upsertWriteRow(
   int nRollback = pMod->nRollback;
   int bAborted = 0;
   int eErr = SQLITE_OK;
+  sqlite3_int64 nChange = 0;
   int nTry;
   sqlite3_int64 a[3];
   int rc = SQLITE_OK;
@@ -2960,6 +2982,7 @@ static int upsertWriteRow(
     }
     pTab->bUpdated = 0;
     rc = upsertStep(pTab, pStmt, nPrep, &bAborted);
+    nChange = sqlite3_changes64(db);   /* Before another statement runs */
     if( rc!=SQLITE_OK ){
       /* Before another statement runs and resets them.  The extended
       ** code is returned, for a write this one is nested in to see it */
@@ -2968,16 +2991,18 @@ static int upsertWriteRow(
     }
     if( pW==0 ){
       sqlite3_finalize(pStmt);
-    }else if( rc!=SQLITE_OK
-           && nPrep!=(i = sqlite3_stmt_status(pStmt,
+    }else if( nPrep!=(i = sqlite3_stmt_status(pStmt,
                                               SQLITE_STMTSTATUS_REPREPARE, 0))
     ){
-      /* Re-prepared after a schema change, and failed: follow the change,
-      ** and write the row again if it ran on what changed */
+      /* Re-prepared after a schema change: follow the change, and write
+      ** the row again if it failed on what changed */
       int bNew = 0;
       int bStale = pTab->bStale;
       pW->nPrep = i;
-      if( upsertRefresh(pTab, &bNew)==SQLITE_OK && (bNew || bStale) ){
+      if( upsertRefresh(pTab, &bNew)==SQLITE_OK && !bNew ){
+        upsertRecheckHolds(pTab, pStmt);
+      }
+      if( rc!=SQLITE_OK && (bNew || bStale) ){
         memcpy(pStats->a, a, sizeof(a));
         continue;
       }
@@ -2994,7 +3019,7 @@ static int upsertWriteRow(
     ** unless the transaction went, and xRollback set the counts */
     if( !bGone ) memcpy(pStats->a, a, sizeof(a));
   }else{
-    rc = upsertCountRow(pTab, eKind);
+    rc = upsertCountRow(pTab, eKind, nChange);
   }
   pTab->bUpdated = bUpdated;
   if( rc==SQLITE_OK ) *pRowid = sqlite3_last_insert_rowid(db);
@@ -3014,6 +3039,12 @@ static int upsertRunOpener(UpsertTab *pTab){
     if( rc ) return rc;
   }
   rc = upsertStep(pTab, pTab->pOpener, 0, &bAborted);
+  if( !bHolds && sqlite3_stmt_status(pTab->pOpener,
+                                     SQLITE_STMTSTATUS_REPREPARE, 1) ){
+    /* Prepared again since it was built: an UPDATE trigger may have come */
+    bHolds = upsertHoldsUpsert(pTab, pTab->pOpener, &bHolds)==SQLITE_OK
+          && bHolds;
+  }
   if( bHolds ){
     /* Its UPDATE triggers write an upsert_into table: not cached */
     sqlite3_finalize(pTab->pOpener);
