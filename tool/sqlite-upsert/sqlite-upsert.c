@@ -62,6 +62,10 @@
 
 int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
 
+#ifndef UPSERT_VERSION
+# define UPSERT_VERSION "0.1.0"     /* of the extension and the tool */
+#endif
+
 #define PROG "sqlite-upsert"
 #define VTAB "upsert_cli_in"        /* the temp virtual table's name */
 #define CHUNK (256*1024)            /* bytes read at a time */
@@ -114,6 +118,7 @@ struct Cli {
   const char *zNulls;         /* --nulls value, or NULL */
   int bCreate;                /* --create */
   int bNoFk;                  /* --no-foreign-keys */
+  int bQuiet;                 /* --quiet */
   sqlite3_int64 nBatch;       /* --batch N, or 0 */
 
   /* Input */
@@ -1482,9 +1487,9 @@ static const char zUsage[] =
 "  .tsv or .tab, .json, .jsonl or .ndjson.  A UTF-8 BOM is skipped.\n"
 "\n"
 "Upsert:\n"
-"  --key a,b         the conflict target: the PRIMARY KEY (default) or the\n"
+"  -k, --key a,b     the conflict target: the PRIMARY KEY (default) or the\n"
 "                    columns of a UNIQUE index\n"
-"  --update a,b      columns overwritten when the key exists (default: every\n"
+"  -u, --update a,b  columns overwritten when the key exists (default: every\n"
 "                    non-key column of the input); --update '' inserts new\n"
 "                    keys only and leaves existing rows alone\n"
 "  --keep a,b        columns written for new rows only, never overwritten\n"
@@ -1494,7 +1499,7 @@ static const char zUsage[] =
 "  Columns of TABLE that the input does not name are left alone.\n"
 "\n"
 "Table:\n"
-"  --create          create TABLE if it does not exist: the input's columns,\n"
+"  -c, --create      create TABLE if it does not exist: the input's columns,\n"
 "                    typed INTEGER, REAL, NUMERIC or TEXT (or none, for JSON\n"
 "                    that mixes them) from all the values seen, so that each\n"
 "                    value is kept as it is; PRIMARY KEY (--key, which\n"
@@ -1503,7 +1508,7 @@ static const char zUsage[] =
 "                    lacks is an error.\n"
 "\n"
 "Transactions:\n"
-"  --batch N         commit every N rows; on an error, says which rows were\n"
+"  -b, --batch N     commit every N rows; on an error, says which rows were\n"
 "                    committed.  Default: the whole input is one transaction,\n"
 "                    so any error leaves the database as it was.\n"
 "  --no-foreign-keys do not enforce FOREIGN KEY constraints.  By default\n"
@@ -1511,14 +1516,27 @@ static const char zUsage[] =
 "                    may come before the row it refers to); a violation\n"
 "                    fails the run as any constraint does.\n"
 "\n"
+"Output:\n"
+"  -q, --quiet       no summary line and no progress; errors are still shown\n"
 "  -h, --help        this help\n"
+"  -V, --version     the version: \"" PROG " " UPSERT_VERSION "\"\n"
+"  Flags may come anywhere; a short flag stands alone (-c -q, not -cq);\n"
+"  a value follows as the next argument, or after = (--key=id); \"--\"\n"
+"  ends the flags.\n"
 "\n"
 "At the end: \"inserted N, updated M, skipped K in T s\" on standard output.\n"
 "Errors name the record, \"file:line: what\" ($[i] for an element of a JSON\n"
-"array), and the exit status is 1 (2 for a usage error).  SIGINT (Ctrl-C)\n"
-"or SIGTERM stops the run as an error does, with exit status 130 or 143.\n"
-"Progress (rows, rows/s, percent) goes to standard error when it is a\n"
-"terminal.\n"
+"array).  Progress (rows, rows/s, percent) goes to standard error when it\n"
+"is a terminal.\n"
+"\n"
+"Exit status:\n"
+"  0                 every record written\n"
+"  1                 an error in the input or the database: nothing written\n"
+"                    (with --batch, the batches before it stay)\n"
+"  2                 a usage error: a flag, a value or an argument is wrong;\n"
+"                    nothing is opened\n"
+"  130, 143          interrupted by SIGINT (Ctrl-C) or SIGTERM, which stop\n"
+"                    the run as an error does\n"
 "\n"
 "Examples:\n"
 "  sqlite-upsert shop.db products products.csv\n"
@@ -1556,96 +1574,144 @@ static int cliFormatOfName(const char *zFile){
 }
 
 /*
+** The flags, for cliArgs.  A flag is given as --name, -name (as the
+** sqlite3 shell takes them) or, if it has one, as its short form -x, on
+** its own: "-c -q", not "-cq".  A flag with a value (bValue) takes it
+** from the next argument, or after "=" in the long form: --key=id.
+** test/cli.test checks that --help and the man page name the same flags.
+*/
+enum {
+  FLAG_CSV, FLAG_TSV, FLAG_JSON, FLAG_JSONL,          /* FMT_* - 1 */
+  FLAG_KEY, FLAG_UPDATE, FLAG_KEEP, FLAG_NULLS, FLAG_CREATE, FLAG_BATCH,
+  FLAG_NOFK, FLAG_QUIET, FLAG_HELP, FLAG_VERSION
+};
+static const struct CliFlag {
+  const char *zName;          /* long name, without the dashes */
+  char cShort;                /* short form, or 0 */
+  char bValue;                /* takes a value */
+  char eFlag;                 /* FLAG_* */
+} aCliFlag[] = {
+  { "csv",             0,  0, FLAG_CSV },
+  { "tsv",             0,  0, FLAG_TSV },
+  { "json",            0,  0, FLAG_JSON },
+  { "jsonl",           0,  0, FLAG_JSONL },
+  { "key",             'k', 1, FLAG_KEY },
+  { "update",          'u', 1, FLAG_UPDATE },
+  { "keep",            0,  1, FLAG_KEEP },
+  { "nulls",           0,  1, FLAG_NULLS },
+  { "create",          'c', 0, FLAG_CREATE },
+  { "batch",           'b', 1, FLAG_BATCH },
+  { "no-foreign-keys", 0,  0, FLAG_NOFK },
+  { "quiet",           'q', 0, FLAG_QUIET },
+  { "help",            'h', 0, FLAG_HELP },
+  { "version",         'V', 0, FLAG_VERSION },
+};
+
+/* The flag argument z names (with its dashes), or NULL.  *pzVal is set to
+** the text after "=" of a long form, or NULL. */
+static const struct CliFlag *cliFlagFind(const char *z, const char **pzVal){
+  size_t i, k;
+  *pzVal = 0;
+  if( z[1]!='-' && z[1]!=0 && z[2]==0 ){
+    for(i=0; i<sizeof(aCliFlag)/sizeof(aCliFlag[0]); i++){
+      if( aCliFlag[i].cShort==z[1] ) return &aCliFlag[i];
+    }
+  }
+  z += z[1]=='-' ? 2 : 1;
+  k = strcspn(z, "=");
+  for(i=0; i<sizeof(aCliFlag)/sizeof(aCliFlag[0]); i++){
+    if( strlen(aCliFlag[i].zName)==k && memcmp(aCliFlag[i].zName, z, k)==0 ){
+      if( z[k]=='=' ) *pzVal = z+k+1;
+      return &aCliFlag[i];
+    }
+  }
+  return 0;
+}
+
+/*
 ** Parse the command line into p.  Returns -1 to go on, or an exit status
-** (0 after --help, 2 after a usage error).
+** (0 after --help or --version, 2 after a usage error).
 */
 static int cliArgs(Cli *p, int argc, char **argv){
-  static const struct { const char *zName; int eFmt; } aFmt[] = {
-    { "csv", FMT_CSV }, { "tsv", FMT_TSV },
-    { "json", FMT_JSON }, { "jsonl", FMT_JSONL },
-  };
   const char *azPos[3];
   int nPos = 0, i, bOpts = 1;
   for(i=1; i<argc; i++){
     const char *z = argv[i];
     const char *zVal = 0;
-    char zFlag[32];
-    size_t k;
+    const struct CliFlag *pFlag;
     if( !bOpts || z[0]!='-' || z[1]==0 ){
       if( nPos==3 ) return cliUsageError("unexpected argument '%s'", z);
       azPos[nPos++] = z;
       continue;
     }
     if( strcmp(z, "--")==0 ){ bOpts = 0; continue; }
-    if( strcmp(z, "-h")==0 || strcmp(z, "--help")==0 || strcmp(z, "-help")==0 ){
-      fputs(zUsage, stdout);
-      return 0;
-    }
-    if( z[1]=='-' ) z++;
-    z++;
-    /* --flag=value or --flag value */
-    k = strcspn(z, "=");
-    if( k>=sizeof(zFlag) ) return cliUsageError("unknown option '%s'", argv[i]);
-    memcpy(zFlag, z, k);
-    zFlag[k] = 0;
-    if( z[k]=='=' ) zVal = z+k+1;
-    for(k=0; k<sizeof(aFmt)/sizeof(aFmt[0]); k++){
-      if( strcmp(zFlag, aFmt[k].zName)==0 ) break;
-    }
-    if( k<sizeof(aFmt)/sizeof(aFmt[0]) ){
-      if( zVal ) return cliUsageError("--%s takes no value", zFlag);
-      if( p->eFmt && p->eFmt!=aFmt[k].eFmt ){
-        return cliUsageError("more than one format given");
-      }
-      p->eFmt = aFmt[k].eFmt;
-      continue;
-    }
-    if( strcmp(zFlag, "create")==0 ){
-      if( zVal ) return cliUsageError("--create takes no value");
-      p->bCreate = 1;
-      continue;
-    }
-    if( strcmp(zFlag, "no-foreign-keys")==0 ){
-      if( zVal ) return cliUsageError("--no-foreign-keys takes no value");
-      p->bNoFk = 1;
-      continue;
-    }
-    if( strcmp(zFlag, "key") && strcmp(zFlag, "update") && strcmp(zFlag, "keep")
-     && strcmp(zFlag, "nulls") && strcmp(zFlag, "batch") ){
-      return cliUsageError("unknown option '%s'", argv[i]);
-    }
-    if( zVal==0 ){
-      if( i+1>=argc ) return cliUsageError("--%s needs a value", zFlag);
+    pFlag = cliFlagFind(z, &zVal);
+    if( pFlag==0 ) return cliUsageError("unknown option '%s'", z);
+    if( !pFlag->bValue ){
+      if( zVal ) return cliUsageError("--%s takes no value", pFlag->zName);
+    }else if( zVal==0 ){
+      if( i+1>=argc ) return cliUsageError("--%s needs a value", pFlag->zName);
       zVal = argv[++i];
     }
-    if( strcmp(zFlag, "key")==0 ){
-      if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
-      p->zKey = zVal;
-    }else if( strcmp(zFlag, "update")==0 ){
-      p->zUpdate = zVal;
-    }else if( strcmp(zFlag, "keep")==0 ){
-      p->zKeep = zVal;
-    }else if( strcmp(zFlag, "nulls")==0 ){
-      if( strcmp(zVal, "keep") && strcmp(zVal, "overwrite") ){
-        return cliUsageError("--nulls is 'keep' or 'overwrite', not '%s'",
-                             zVal);
+    switch( pFlag->eFlag ){
+      case FLAG_HELP:
+        fputs(zUsage, stdout);
+        return 0;
+      case FLAG_VERSION:
+        printf(PROG " " UPSERT_VERSION "\n");
+        return 0;
+      case FLAG_CSV: case FLAG_TSV: case FLAG_JSON: case FLAG_JSONL:
+        if( p->eFmt && p->eFmt!=pFlag->eFlag+1 ){
+          return cliUsageError("more than one format given");
+        }
+        p->eFmt = pFlag->eFlag+1;
+        break;
+      case FLAG_CREATE: p->bCreate = 1; break;
+      case FLAG_NOFK:   p->bNoFk = 1;   break;
+      case FLAG_QUIET:  p->bQuiet = 1;  break;
+      case FLAG_KEY:
+        if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
+        p->zKey = zVal;
+        break;
+      case FLAG_UPDATE: p->zUpdate = zVal; break;
+      case FLAG_KEEP:   p->zKeep = zVal;   break;
+      case FLAG_NULLS:
+        if( strcmp(zVal, "keep") && strcmp(zVal, "overwrite") ){
+          return cliUsageError("--nulls is 'keep' or 'overwrite', not '%s'",
+                               zVal);
+        }
+        p->zNulls = zVal;
+        break;
+      default: {                  /* FLAG_BATCH */
+        char *zEnd = 0;
+        long long n;
+        errno = 0;
+        n = strtoll(zVal, &zEnd, 10);
+        if( zVal[0]<'0' || zVal[0]>'9' || *zEnd || errno || n<1 ){
+          return cliUsageError("--batch needs a number of rows, 1 or more, "
+                               "not '%s'", zVal);
+        }
+        p->nBatch = n;
+        break;
       }
-      p->zNulls = zVal;
-    }else{
-      char *zEnd = 0;
-      long long n;
-      errno = 0;
-      n = strtoll(zVal, &zEnd, 10);
-      if( zVal[0]<'0' || zVal[0]>'9' || *zEnd || errno || n<1 ){
-        return cliUsageError("--batch needs a number of rows, 1 or more, "
-                             "not '%s'", zVal);
-      }
-      p->nBatch = n;
     }
   }
   if( nPos<2 ) return cliUsageError("needs a database and a table");
   if( p->zUpdate && p->zKeep ){
     return cliUsageError("--update and --keep cannot be used together");
+  }
+  for(i=0; i<3; i++){
+    /* "--key id," names an empty column: a usage error, as --key '' is */
+    static const char *azFlag[] = { "key", "update", "keep" };
+    const char *zList = i==0 ? p->zKey : i==1 ? p->zUpdate : p->zKeep;
+    const char *z = zList && zList[0] ? zList : 0, *zName;
+    int n;
+    while( cliListNext(&z, &zName, &n) ){
+      if( n==0 ){
+        return cliUsageError("--%s: an empty column name in '%s'",
+                             azFlag[i], zList);
+      }
+    }
   }
   p->zDb = azPos[0];
   p->zTable = azPos[1];
@@ -1828,7 +1894,7 @@ int main(int argc, char **argv){
   if( rc>=0 ) return rc;
   p->tStart = cliNow();
   p->tNext = p->tStart;
-  p->bTty = isatty(2);
+  p->bTty = isatty(2) && !p->bQuiet;
   cliCatchSignals();
 
   cliOpenInput(p);
@@ -1858,10 +1924,12 @@ int main(int argc, char **argv){
   cliCommit(p);
 
   if( p->rc==0 ){
-    cliCounts(p, aCount);
-    printf("inserted %lld, updated %lld, skipped %lld in %.2f s\n",
-           (long long)aCount[0], (long long)aCount[1], (long long)aCount[2],
-           cliNow()-p->tStart);
+    if( !p->bQuiet ){
+      cliCounts(p, aCount);
+      printf("inserted %lld, updated %lld, skipped %lld in %.2f s\n",
+             (long long)aCount[0], (long long)aCount[1],
+             (long long)aCount[2], cliNow()-p->tStart);
+    }
   }else{
     int bRolledBack = 0;
     fprintf(stderr, PROG ": %s\n", p->zErr ? p->zErr : "out of memory");
