@@ -112,9 +112,9 @@ struct Cli {
   const char *zTable;         /* backing table */
   const char *zFile;          /* input file, or "-" for standard input */
   int eFmt;                   /* FMT_* */
-  const char *zKey;           /* --key list, or NULL */
-  const char *zUpdate;        /* --update list, or NULL */
-  const char *zKeep;          /* --keep list, or NULL */
+  char *zKey;                 /* --key list, or NULL (sqlite3_malloc'd) */
+  char *zUpdate;              /* --update list, or NULL (sqlite3_malloc'd) */
+  char *zKeep;                /* --keep list, or NULL (sqlite3_malloc'd) */
   const char *zNulls;         /* --nulls value, or NULL */
   int bCreate;                /* --create */
   int bNoFk;                  /* --no-foreign-keys */
@@ -1488,11 +1488,14 @@ static const char zUsage[] =
 "\n"
 "Upsert:\n"
 "  -k, --key a,b     the conflict target: the PRIMARY KEY (default) or the\n"
-"                    columns of a UNIQUE index\n"
+"                    columns of a UNIQUE index; given twice, --key a\n"
+"                    --key b is the key (a,b)\n"
+"  --pk a,b          the same as --key\n"
 "  -u, --update a,b  columns overwritten when the key exists (default: every\n"
 "                    non-key column of the input); --update '' inserts new\n"
 "                    keys only and leaves existing rows alone\n"
 "  --keep a,b        columns written for new rows only, never overwritten\n"
+"                    (--update and --keep add up when given twice, too)\n"
 "  --nulls keep      a NULL means \"not given\": a new row gets the column's\n"
 "                    DEFAULT, an existing row keeps its value\n"
 "                    (default: --nulls overwrite)\n"
@@ -1596,6 +1599,7 @@ static const struct CliFlag {
   { "json",            0,  0, FLAG_JSON },
   { "jsonl",           0,  0, FLAG_JSONL },
   { "key",             'k', 1, FLAG_KEY },
+  { "pk",              0,  1, FLAG_KEY },     /* as sqlite-utils says it */
   { "update",          'u', 1, FLAG_UPDATE },
   { "keep",            0,  1, FLAG_KEEP },
   { "nulls",           0,  1, FLAG_NULLS },
@@ -1629,12 +1633,34 @@ static const struct CliFlag *cliFlagFind(const char *z, const char **pzVal){
 }
 
 /*
+** Add the columns zVal of a list flag (--key a,b) to the list *pzList,
+** so that "--key a --key b" is "a,b".  The empty list (--update '') may
+** only be given alone.  Returns 0, or 2 after a usage error.
+*/
+static int cliListAdd(char **pzList, const char *zFlag, const char *zVal){
+  char *zNew;
+  if( *pzList && ((*pzList)[0]==0 || zVal[0]==0) ){
+    return cliUsageError("--%s '' cannot be given with other --%s columns",
+                         zFlag, zFlag);
+  }
+  zNew = *pzList ? sqlite3_mprintf("%s,%s", *pzList, zVal)
+                 : sqlite3_mprintf("%s", zVal);
+  if( zNew==0 ){
+    fprintf(stderr, PROG ": out of memory\n");
+    return 1;
+  }
+  sqlite3_free(*pzList);
+  *pzList = zNew;
+  return 0;
+}
+
+/*
 ** Parse the command line into p.  Returns -1 to go on, or an exit status
 ** (0 after --help or --version, 2 after a usage error).
 */
 static int cliArgs(Cli *p, int argc, char **argv){
   const char *azPos[3];
-  int nPos = 0, i, bOpts = 1;
+  int nPos = 0, i, rc, bOpts = 1;
   for(i=1; i<argc; i++){
     const char *z = argv[i];
     const char *zVal = 0;
@@ -1671,10 +1697,14 @@ static int cliArgs(Cli *p, int argc, char **argv){
       case FLAG_QUIET:  p->bQuiet = 1;  break;
       case FLAG_KEY:
         if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
-        p->zKey = zVal;
+        if( (rc = cliListAdd(&p->zKey, "key", zVal)) ) return rc;
         break;
-      case FLAG_UPDATE: p->zUpdate = zVal; break;
-      case FLAG_KEEP:   p->zKeep = zVal;   break;
+      case FLAG_UPDATE:
+        if( (rc = cliListAdd(&p->zUpdate, "update", zVal)) ) return rc;
+        break;
+      case FLAG_KEEP:
+        if( (rc = cliListAdd(&p->zKeep, "keep", zVal)) ) return rc;
+        break;
       case FLAG_NULLS:
         if( strcmp(zVal, "keep") && strcmp(zVal, "overwrite") ){
           return cliUsageError("--nulls is 'keep' or 'overwrite', not '%s'",
@@ -1891,7 +1921,12 @@ int main(int argc, char **argv){
 
   memset(p, 0, sizeof(*p));
   rc = cliArgs(p, argc, argv);
-  if( rc>=0 ) return rc;
+  if( rc>=0 ){
+    sqlite3_free(p->zKey);
+    sqlite3_free(p->zUpdate);
+    sqlite3_free(p->zKeep);
+    return rc;
+  }
   p->tStart = cliNow();
   p->tNext = p->tStart;
   p->bTty = isatty(2) && !p->bQuiet;
@@ -1978,5 +2013,8 @@ int main(int argc, char **argv){
   free(p->aChunk);
   sqlite3_free(p->zErr);
   sqlite3_free(p->zDbPath);
+  sqlite3_free(p->zKey);
+  sqlite3_free(p->zUpdate);
+  sqlite3_free(p->zKeep);
   return p->rc;
 }
