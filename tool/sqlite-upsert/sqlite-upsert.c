@@ -109,7 +109,8 @@ struct Column {
 struct Cli {
   /* Command line */
   const char *zDb;            /* database file */
-  const char *zTable;         /* backing table */
+  char *zTable;               /* backing table, dequoted, in schema main
+                              ** (sqlite3_malloc'd) */
   const char *zFile;          /* input file, or "-" for standard input */
   int eFmt;                   /* FMT_* */
   char *zKey;                 /* --key list, or NULL (sqlite3_malloc'd) */
@@ -624,7 +625,7 @@ static void cliCreateTable(Cli *p){
     if( p->rc ) return;
   }
   pStr = sqlite3_str_new(p->db);
-  sqlite3_str_appendf(pStr, "CREATE TABLE \"%w\"(", p->zTable);
+  sqlite3_str_appendf(pStr, "CREATE TABLE main.\"%w\"(", p->zTable);
   for(i=0; i<p->nCol; i++){
     const char *zType = cliColType(p, p->aCol[i].mSeen);
     sqlite3_str_appendf(pStr, "%s\"%w\"%s%s%s", i ? ", " : "",
@@ -1470,7 +1471,9 @@ static const char zUsage[] =
 "\n"
 "Insert every record of FILE (standard input if '-' or none) into TABLE of\n"
 "the SQLite database DB, or update the row with the same key: a bulk\n"
-"upsert, through the upsert_into extension (compiled in).\n"
+"upsert, through the upsert_into extension (compiled in).  TABLE is NAME\n"
+"or main.NAME, quoted as in SQL if need be: a table whose name holds a dot\n"
+"is '\"a.b\"'.\n"
 "\n"
 "Input:\n"
 "  --csv, --tsv      comma- or tab-separated values; the first row names\n"
@@ -1655,6 +1658,84 @@ static int cliListAdd(char **pzList, const char *zFlag, const char *zVal){
 }
 
 /*
+** One identifier of TABLE at *pz, into *pzOut (sqlite3_malloc'd): quoted
+** as SQL quotes it ("a.b", with "" for a quote; `a.b`; [a.b]), or bare,
+** up to the next dot.  *pz is moved past it.  Returns 0, or 1 if a quote
+** is not closed.
+*/
+static int cliIdent(const char **pz, char **pzOut){
+  const char *z = *pz;
+  char cEnd = z[0]=='"' ? '"' : z[0]=='`' ? '`' : z[0]=='[' ? ']' : 0;
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  if( cEnd==0 ){
+    size_t n = strcspn(z, ".");
+    sqlite3_str_append(pStr, z, (int)n);
+    z += n;
+  }else{
+    for(z++; *z; z++){
+      if( *z==cEnd ){
+        if( cEnd==']' || z[1]!=cEnd ) break;
+        z++;                    /* a doubled quote is one */
+      }
+      sqlite3_str_appendchar(pStr, 1, *z);
+    }
+    if( *z==0 ){
+      sqlite3_free(sqlite3_str_finish(pStr));
+      return 1;
+    }
+    z++;
+  }
+  *pzOut = sqlite3_str_finish(pStr);
+  if( *pzOut==0 ) *pzOut = sqlite3_mprintf("");
+  *pz = z;
+  return 0;
+}
+
+/*
+** TABLE, zArg, into p->zTable: NAME or main.NAME, either part quoted as
+** in SQL.  A bare name with a dot is taken as SCHEMA.NAME, so that
+** "shop.users" never creates a table of that name; a table whose name
+** holds a dot is given quoted, "\"a.b\"".  A database file has one
+** schema, main; temp is refused as :memory: is, since what is written
+** there is gone when the tool exits.  Returns -1, or 2 after a usage
+** error.
+*/
+static int cliTableArg(Cli *p, const char *zArg){
+  const char *z = zArg;
+  char *zFirst = 0, *zSecond = 0;
+  int rc = -1;
+  if( cliIdent(&z, &zFirst) ){
+    rc = cliUsageError("TABLE '%s': a quote is not closed", zArg);
+  }else if( *z=='.' ){
+    z++;
+    if( cliIdent(&z, &zSecond) ){
+      rc = cliUsageError("TABLE '%s': a quote is not closed", zArg);
+    }else if( *z ){
+      rc = cliUsageError("TABLE '%s' is not NAME or main.NAME (quote a name "
+                         "that holds a dot: '\"%s\"')", zArg, zArg);
+    }else if( sqlite3_stricmp(zFirst, "temp")==0 ){
+      rc = cliUsageError("TABLE '%s': a temporary table is gone when "
+                         PROG " exits: nothing written to it would be "
+                         "kept", zArg);
+    }else if( sqlite3_stricmp(zFirst, "main")!=0 ){
+      rc = cliUsageError("TABLE '%s': no schema '%s' (a database file has "
+                         "one, main; quote a name that holds a dot: "
+                         "'\"%s\"')", zArg, zFirst, zArg);
+    }
+  }else if( *z ){
+    rc = cliUsageError("TABLE '%s': text after the closing quote", zArg);
+  }
+  if( rc<0 ){
+    p->zTable = zSecond ? zSecond : zFirst;
+    if( p->zTable[0]==0 ) rc = cliUsageError("TABLE '%s' is empty", zArg);
+    if( zSecond ){ zSecond = 0; }else{ zFirst = 0; }
+  }
+  sqlite3_free(zFirst);
+  sqlite3_free(zSecond);
+  return rc;
+}
+
+/*
 ** Parse the command line into p.  Returns -1 to go on, or an exit status
 ** (0 after --help or --version, 2 after a usage error).
 */
@@ -1744,7 +1825,7 @@ static int cliArgs(Cli *p, int argc, char **argv){
     }
   }
   p->zDb = azPos[0];
-  p->zTable = azPos[1];
+  if( (rc = cliTableArg(p, azPos[1]))>=0 ) return rc;
   p->zFile = nPos>2 ? azPos[2] : "-";
   if( p->eFmt==FMT_NONE ){
     if( strcmp(p->zFile, "-")==0 ){
@@ -1922,6 +2003,7 @@ int main(int argc, char **argv){
   memset(p, 0, sizeof(*p));
   rc = cliArgs(p, argc, argv);
   if( rc>=0 ){
+    sqlite3_free(p->zTable);
     sqlite3_free(p->zKey);
     sqlite3_free(p->zUpdate);
     sqlite3_free(p->zKeep);
@@ -2013,6 +2095,7 @@ int main(int argc, char **argv){
   free(p->aChunk);
   sqlite3_free(p->zErr);
   sqlite3_free(p->zDbPath);
+  sqlite3_free(p->zTable);
   sqlite3_free(p->zKey);
   sqlite3_free(p->zUpdate);
   sqlite3_free(p->zKeep);
