@@ -120,6 +120,8 @@ struct Cli {
   int bCreate;                /* --create */
   int bNoFk;                  /* --no-foreign-keys */
   int bQuiet;                 /* --quiet */
+  int bFillShort;             /* --fill-short */
+  int bIgnoreExtra;           /* --ignore-extra */
   sqlite3_int64 nBatch;       /* --batch N, or 0 */
 
   /* Input */
@@ -981,19 +983,28 @@ static void cliCsvRecord(int c, void *pArg){
       cliCsvHeader(p);
       p->bHeader = 1;
       if( !p->bInfer ) cliSetup(p);
-    }else if( p->nVal!=p->nCol ){
-      cliErrorAt(p, "%d field%s, but the header has %d", p->nVal,
+    }else if( p->nVal<p->nCol && !p->bFillShort ){
+      cliErrorAt(p, "%d field%s, but the header has %d (--fill-short fills "
+                 "a short record with NULLs)", p->nVal,
                  p->nVal==1 ? "" : "s", p->nCol);
-    }else if( p->bInfer ){
-      for(i=0; i<p->nCol; i++){
-        if( p->aVal[i].eType==SQLITE_TEXT ){
-          p->aCol[i].mSeen |= cliCsvNumType(p, cliRowZ(p, i),
-                                            (size_t)p->aVal[i].n);
+    }else if( p->nVal>p->nCol && !p->bIgnoreExtra ){
+      cliErrorAt(p, "%d fields, but the header has %d (--ignore-extra drops "
+                 "the fields past the header's)", p->nVal, p->nCol);
+    }else if( cliRowReserve(p, p->nCol)==0 ){
+      /* nCol values: a short record filled with NULLs, a long one cut */
+      for(i=p->nVal; i<p->nCol; i++) p->aVal[i].eType = SQLITE_NULL;
+      p->nVal = p->nCol;
+      if( p->bInfer ){
+        for(i=0; i<p->nCol; i++){
+          if( p->aVal[i].eType==SQLITE_TEXT ){
+            p->aCol[i].mSeen |= cliCsvNumType(p, cliRowZ(p, i),
+                                              (size_t)p->aVal[i].n);
+          }
         }
+      }else{
+        cliWriteRow(p);
+        cliProgress(p, p->nIn, p->szIn);
       }
-    }else{
-      cliWriteRow(p);
-      cliProgress(p, p->nIn, p->szIn);
     }
   }
   p->nVal = 0;
@@ -1486,6 +1497,10 @@ static const char zUsage[] =
 "  --jsonl           one object per line (JSON lines, NDJSON)\n"
 "                    JSON values keep their types; the columns are the keys\n"
 "                    of all the objects, and a key an object lacks is NULL\n"
+"  --fill-short      CSV, TSV: a record with fewer fields than the header\n"
+"                    has NULL in the rest (default: an error)\n"
+"  --ignore-extra    CSV, TSV: the fields of a record past the header's\n"
+"                    are dropped (default: an error)\n"
 "  Without one of these, the format comes from FILE's extension: .csv,\n"
 "  .tsv or .tab, .json, .jsonl or .ndjson.  A UTF-8 BOM is skipped.\n"
 "\n"
@@ -1589,7 +1604,7 @@ static int cliFormatOfName(const char *zFile){
 enum {
   FLAG_CSV, FLAG_TSV, FLAG_JSON, FLAG_JSONL,          /* FMT_* - 1 */
   FLAG_KEY, FLAG_UPDATE, FLAG_KEEP, FLAG_NULLS, FLAG_CREATE, FLAG_BATCH,
-  FLAG_NOFK, FLAG_QUIET, FLAG_HELP, FLAG_VERSION
+  FLAG_NOFK, FLAG_QUIET, FLAG_HELP, FLAG_VERSION, FLAG_FILL, FLAG_EXTRA
 };
 static const struct CliFlag {
   const char *zName;          /* long name, without the dashes */
@@ -1609,6 +1624,8 @@ static const struct CliFlag {
   { "create",          'c', 0, FLAG_CREATE },
   { "batch",           'b', 1, FLAG_BATCH },
   { "no-foreign-keys", 0,  0, FLAG_NOFK },
+  { "fill-short",      0,  0, FLAG_FILL },
+  { "ignore-extra",    0,  0, FLAG_EXTRA },
   { "quiet",           'q', 0, FLAG_QUIET },
   { "help",            'h', 0, FLAG_HELP },
   { "version",         'V', 0, FLAG_VERSION },
@@ -1776,6 +1793,8 @@ static int cliArgs(Cli *p, int argc, char **argv){
       case FLAG_CREATE: p->bCreate = 1; break;
       case FLAG_NOFK:   p->bNoFk = 1;   break;
       case FLAG_QUIET:  p->bQuiet = 1;  break;
+      case FLAG_FILL:   p->bFillShort = 1;   break;
+      case FLAG_EXTRA:  p->bIgnoreExtra = 1; break;
       case FLAG_KEY:
         if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
         if( (rc = cliListAdd(&p->zKey, "key", zVal)) ) return rc;
@@ -1836,6 +1855,14 @@ static int cliArgs(Cli *p, int argc, char **argv){
     if( p->eFmt==FMT_NONE ){
       return cliUsageError("cannot tell the format of '%s' from its name: "
                            "give --csv, --tsv, --json or --jsonl", p->zFile);
+    }
+  }
+  if( p->eFmt!=FMT_CSV && p->eFmt!=FMT_TSV ){
+    const char *zCsvOnly = p->bFillShort ? "fill-short"
+                         : p->bIgnoreExtra ? "ignore-extra" : 0;
+    if( zCsvOnly ){
+      return cliUsageError("--%s is for CSV and TSV: a JSON object's "
+                           "missing keys are NULL already", zCsvOnly);
     }
   }
   return -1;
