@@ -122,6 +122,7 @@ struct Cli {
   int bQuiet;                 /* --quiet */
   int bFillShort;             /* --fill-short */
   int bIgnoreExtra;           /* --ignore-extra */
+  int bEmptyString;           /* --empty-string */
   sqlite3_int64 nBatch;       /* --batch N, or 0 */
 
   /* Input */
@@ -925,7 +926,8 @@ static int cliCsvNoSpace(unsigned char c){
   return 0;
 }
 
-/* libcsv: end of a field.  z is NULL for an empty unquoted field. */
+/* libcsv: end of a field.  z is NULL for an empty unquoted field: NULL,
+** or with --empty-string the empty string, as "" is. */
 static void cliCsvField(void *z, size_t n, void *pArg){
   Cli *p = (Cli*)pArg;
   Value *pVal;
@@ -933,12 +935,12 @@ static void cliCsvField(void *z, size_t n, void *pArg){
   if( p->iRecLine==0 ) p->iRecLine = p->iLine;
   if( cliRowReserve(p, p->nVal+1) ) return;
   pVal = &p->aVal[p->nVal++];
-  if( z==0 ){
+  if( z==0 && !p->bEmptyString ){
     pVal->eType = SQLITE_NULL;
   }else{
     pVal->eType = SQLITE_TEXT;
     pVal->n = (sqlite3_int64)n;
-    pVal->i = cliRowText(p, (const char*)z, n);
+    pVal->i = cliRowText(p, z ? (const char*)z : "", n);
   }
 }
 
@@ -1501,6 +1503,8 @@ static const char zUsage[] =
 "                    has NULL in the rest (default: an error)\n"
 "  --ignore-extra    CSV, TSV: the fields of a record past the header's\n"
 "                    are dropped (default: an error)\n"
+"  --empty-string    CSV, TSV: an empty unquoted field is the empty string,\n"
+"                    as in the sqlite3 shell's .import (default: NULL)\n"
 "  Without one of these, the format comes from FILE's extension: .csv,\n"
 "  .tsv or .tab, .json, .jsonl or .ndjson.  A UTF-8 BOM is skipped.\n"
 "\n"
@@ -1604,7 +1608,8 @@ static int cliFormatOfName(const char *zFile){
 enum {
   FLAG_CSV, FLAG_TSV, FLAG_JSON, FLAG_JSONL,          /* FMT_* - 1 */
   FLAG_KEY, FLAG_UPDATE, FLAG_KEEP, FLAG_NULLS, FLAG_CREATE, FLAG_BATCH,
-  FLAG_NOFK, FLAG_QUIET, FLAG_HELP, FLAG_VERSION, FLAG_FILL, FLAG_EXTRA
+  FLAG_NOFK, FLAG_QUIET, FLAG_HELP, FLAG_VERSION, FLAG_FILL, FLAG_EXTRA,
+  FLAG_EMPTY
 };
 static const struct CliFlag {
   const char *zName;          /* long name, without the dashes */
@@ -1626,6 +1631,7 @@ static const struct CliFlag {
   { "no-foreign-keys", 0,  0, FLAG_NOFK },
   { "fill-short",      0,  0, FLAG_FILL },
   { "ignore-extra",    0,  0, FLAG_EXTRA },
+  { "empty-string",    0,  0, FLAG_EMPTY },
   { "quiet",           'q', 0, FLAG_QUIET },
   { "help",            'h', 0, FLAG_HELP },
   { "version",         'V', 0, FLAG_VERSION },
@@ -1795,6 +1801,7 @@ static int cliArgs(Cli *p, int argc, char **argv){
       case FLAG_QUIET:  p->bQuiet = 1;  break;
       case FLAG_FILL:   p->bFillShort = 1;   break;
       case FLAG_EXTRA:  p->bIgnoreExtra = 1; break;
+      case FLAG_EMPTY:  p->bEmptyString = 1; break;
       case FLAG_KEY:
         if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
         if( (rc = cliListAdd(&p->zKey, "key", zVal)) ) return rc;
@@ -1859,10 +1866,11 @@ static int cliArgs(Cli *p, int argc, char **argv){
   }
   if( p->eFmt!=FMT_CSV && p->eFmt!=FMT_TSV ){
     const char *zCsvOnly = p->bFillShort ? "fill-short"
-                         : p->bIgnoreExtra ? "ignore-extra" : 0;
+                         : p->bIgnoreExtra ? "ignore-extra"
+                         : p->bEmptyString ? "empty-string" : 0;
     if( zCsvOnly ){
-      return cliUsageError("--%s is for CSV and TSV: a JSON object's "
-                           "missing keys are NULL already", zCsvOnly);
+      return cliUsageError("--%s is for CSV and TSV: JSON says null and "
+                           "\"\" itself", zCsvOnly);
     }
   }
   return -1;
