@@ -1529,8 +1529,8 @@ static const char zUsage[] =
 "                    that mixes them) from all the values seen, so that each\n"
 "                    value is kept as it is; PRIMARY KEY (--key, which\n"
 "                    --create then needs).  The input is read twice.\n"
-"                    Without --create a missing table or a column TABLE\n"
-"                    lacks is an error.\n"
+"                    Without --create a missing database file, a missing\n"
+"                    table or a column TABLE lacks is an error.\n"
 "\n"
 "Transactions:\n"
 "  -b, --batch N     commit every N rows; on an error, says which rows were\n"
@@ -1876,6 +1876,14 @@ static int cliArgs(Cli *p, int argc, char **argv){
   return -1;
 }
 
+/* The value of hexadecimal digit c, or -1. */
+static int cliHexDigit(char c){
+  if( c>='0' && c<='9' ) return c-'0';
+  if( c>='a' && c<='f' ) return c-'a'+10;
+  if( c>='A' && c<='F' ) return c-'A'+10;
+  return -1;
+}
+
 /* Open the input; its size when it is a regular file. */
 static void cliOpenInput(Cli *p){
   struct stat st;
@@ -1937,6 +1945,63 @@ static void cliRewind(Cli *p){
 }
 
 /*
+** The file a database name zDb names, sqlite3_malloc'd: zDb itself, or
+** the path of a URI, "file:data.db?cache=shared" or "file:///x/data.db",
+** %-escapes decoded.  NULL for a URI with an authority other than
+** localhost, or on OOM.
+*/
+static char *cliDbPath(const char *zDb){
+  const char *z = zDb;
+  sqlite3_str *pStr;
+  if( sqlite3_strnicmp(z, "file:", 5)!=0 ) return sqlite3_mprintf("%s", z);
+  z += 5;
+  if( z[0]=='/' && z[1]=='/' ){
+    if( z[2]=='/' ) z += 2;
+    else if( sqlite3_strnicmp(z+2, "localhost/", 10)==0 ) z += 11;
+    else return 0;
+  }
+  pStr = sqlite3_str_new(0);
+  for(; *z && *z!='?' && *z!='#'; z++){
+    int h1, h2;
+    if( z[0]=='%' && (h1 = cliHexDigit(z[1]))>=0
+     && (h2 = cliHexDigit(z[2]))>=0 ){
+      sqlite3_str_appendchar(pStr, 1, (char)(h1*16+h2));
+      z += 2;
+    }else{
+      sqlite3_str_appendchar(pStr, 1, *z);
+    }
+  }
+  return sqlite3_str_finish(pStr);
+}
+
+/*
+** Why database zDb cannot be opened without SQLITE_OPEN_CREATE, when the
+** reason is that it is missing: a message, sqlite3_malloc'd, or NULL to
+** keep SQLite's ("unable to open database file").
+*/
+static char *cliDbMissing(const char *zDb){
+  struct stat st;
+  char *zPath = cliDbPath(zDb), *zMsg = 0, *zSlash;
+  if( zPath==0 || zPath[0]==0 ){
+    sqlite3_free(zPath);
+    return 0;
+  }
+  if( stat(zPath, &st)!=0 && errno==ENOENT ){
+    zSlash = strrchr(zPath, '/');
+    if( zSlash ) *zSlash = 0;
+    if( zSlash==0 || zSlash==zPath || stat(zPath, &st)==0 ){
+      zMsg = sqlite3_mprintf("cannot open %s: the file does not exist "
+                             "(--create creates it)", zDb);
+    }else{
+      zMsg = sqlite3_mprintf("cannot open %s: directory %s does not exist",
+                             zDb, zPath);
+    }
+  }
+  sqlite3_free(zPath);
+  return zMsg;
+}
+
+/*
 ** Open the database, begin the transaction and look for the table.
 **
 ** The file is opened without SQLITE_OPEN_CREATE first: only if that
@@ -1966,8 +2031,13 @@ static void cliOpenDb(Cli *p){
     if( rc==SQLITE_OK ) p->bNewDb = 1;
   }
   if( rc!=SQLITE_OK ){
-    cliError(p, "cannot open %s: %s", p->zDb,
-             p->db ? sqlite3_errmsg(p->db) : "out of memory");
+    char *zMissing = rc==SQLITE_CANTOPEN ? cliDbMissing(p->zDb) : 0;
+    if( zMissing ){
+      cliError(p, "%z", zMissing);
+    }else{
+      cliError(p, "cannot open %s: %s", p->zDb,
+               p->db ? sqlite3_errmsg(p->db) : "out of memory");
+    }
     return;
   }
   zPath = sqlite3_db_filename(p->db, "main");
