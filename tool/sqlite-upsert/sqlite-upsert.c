@@ -123,6 +123,7 @@ struct Cli {
   int bFillShort;             /* --fill-short */
   int bIgnoreExtra;           /* --ignore-extra */
   int bEmptyString;           /* --empty-string */
+  int bAlter;                 /* --alter */
   sqlite3_int64 nBatch;       /* --batch N, or 0 */
 
   /* Input */
@@ -644,8 +645,21 @@ static void cliCreateTable(Cli *p){
   sqlite3_free(zSql);
 }
 
+/* --alter: ALTER TABLE ADD COLUMN column iCol of the input, typed as
+** cliCreateTable types it. */
+static void cliAddColumn(Cli *p, int iCol){
+  const char *zType = cliColType(p, p->aCol[iCol].mSeen);
+  char *zSql = sqlite3_mprintf("ALTER TABLE main.\"%w\" ADD COLUMN \"%w\"%s%s",
+                               p->zTable, p->aCol[iCol].zName,
+                               zType[0] ? " " : "", zType);
+  if( zSql==0 ){ cliNomem(p); return; }
+  cliExec(p, zSql);
+  sqlite3_free(zSql);
+}
+
 /* Check that the table has every column of the input, and that none of
-** them is generated. */
+** them is generated.  With --alter, add the columns it lacks: in the
+** transaction of the run, so that a later error takes them away again. */
 static void cliCheckColumns(Cli *p){
   sqlite3_stmt *pStmt = 0;
   sqlite3_str *pMissing;
@@ -661,6 +675,11 @@ static void cliCheckColumns(Cli *p){
   for(i=0; i<p->nCol && p->rc==0; i++){
     sqlite3_bind_text(pStmt, 2, p->aCol[i].zName, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+      if( p->bAlter ){
+        sqlite3_reset(pStmt);
+        cliAddColumn(p, i);
+        continue;
+      }
       if( nMissing<NAMES_SHOWN ){
         if( nMissing ) sqlite3_str_appendall(pMissing, ", ");
         cliAppendName(pMissing, p->aCol[i].zName,
@@ -679,8 +698,9 @@ static void cliCheckColumns(Cli *p){
   }
   zMissing = sqlite3_str_finish(pMissing);
   if( nMissing ){
-    cliError(p, "table '%s' has no column%s %s (named in %s)", p->zTable,
-             nMissing>1 ? "s" : "", zMissing ? zMissing : "", p->zName);
+    cliError(p, "table '%s' has no column%s %s (named in %s; --alter adds "
+             "%s)", p->zTable, nMissing>1 ? "s" : "",
+             zMissing ? zMissing : "", p->zName, nMissing>1 ? "them" : "it");
   }
   sqlite3_free(zMissing);
 }
@@ -1529,8 +1549,12 @@ static const char zUsage[] =
 "                    that mixes them) from all the values seen, so that each\n"
 "                    value is kept as it is; PRIMARY KEY (--key, which\n"
 "                    --create then needs).  The input is read twice.\n"
-"                    Without --create a missing database file, a missing\n"
-"                    table or a column TABLE lacks is an error.\n"
+"                    Without --create a missing database file or a\n"
+"                    missing table is an error.\n"
+"  --alter           add the columns of the input that TABLE lacks, typed\n"
+"                    as --create types them (ALTER TABLE ADD COLUMN, in\n"
+"                    the run's transaction).  The input is read twice.\n"
+"                    Without --alter a column TABLE lacks is an error.\n"
 "\n"
 "Transactions:\n"
 "  -b, --batch N     commit every N rows; on an error, says which rows were\n"
@@ -1609,7 +1633,7 @@ enum {
   FLAG_CSV, FLAG_TSV, FLAG_JSON, FLAG_JSONL,          /* FMT_* - 1 */
   FLAG_KEY, FLAG_UPDATE, FLAG_KEEP, FLAG_NULLS, FLAG_CREATE, FLAG_BATCH,
   FLAG_NOFK, FLAG_QUIET, FLAG_HELP, FLAG_VERSION, FLAG_FILL, FLAG_EXTRA,
-  FLAG_EMPTY
+  FLAG_EMPTY, FLAG_ALTER
 };
 static const struct CliFlag {
   const char *zName;          /* long name, without the dashes */
@@ -1627,6 +1651,7 @@ static const struct CliFlag {
   { "keep",            0,  1, FLAG_KEEP },
   { "nulls",           0,  1, FLAG_NULLS },
   { "create",          'c', 0, FLAG_CREATE },
+  { "alter",           0,  0, FLAG_ALTER },
   { "batch",           'b', 1, FLAG_BATCH },
   { "no-foreign-keys", 0,  0, FLAG_NOFK },
   { "fill-short",      0,  0, FLAG_FILL },
@@ -1797,6 +1822,7 @@ static int cliArgs(Cli *p, int argc, char **argv){
         p->eFmt = pFlag->eFlag+1;
         break;
       case FLAG_CREATE: p->bCreate = 1; break;
+      case FLAG_ALTER:  p->bAlter = 1;  break;
       case FLAG_NOFK:   p->bNoFk = 1;   break;
       case FLAG_QUIET:  p->bQuiet = 1;  break;
       case FLAG_FILL:   p->bFillShort = 1;   break;
@@ -2124,7 +2150,8 @@ int main(int argc, char **argv){
   switch( p->eFmt ){
     case FMT_CSV:
     case FMT_TSV:
-      if( !p->bTableExists ){
+      if( !p->bTableExists || p->bAlter ){
+        /* a first pass for the types of the columns to create */
         cliSpool(p);
         if( p->rc==0 ) cliCsvRun(p, 1);
         cliRewind(p);
