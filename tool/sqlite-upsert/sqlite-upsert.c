@@ -130,6 +130,9 @@ struct Cli {
   FILE *in;                   /* the input */
   const char *zName;          /* its name in messages */
   sqlite3_int64 szIn;         /* its size in bytes, or -1 if unknown */
+  int bSized;                 /* it is a regular file, its size known
+                              ** before any of it was read (not spooled):
+                              ** progress gives a percentage */
   sqlite3_int64 iInStart;     /* offset of its first byte in the file */
   sqlite3_int64 nIn;          /* bytes consumed so far */
   char *aChunk;               /* read buffer, CHUNK bytes (or more, JSONL) */
@@ -781,7 +784,10 @@ done:
 
 /* Called after each row written.  Every 4096 rows, show progress on
 ** standard error, if it is a terminal and the run has lasted a while.
-** iPart/nPart is how far through the input it is (nPart 0: unknown). */
+** iPart/nPart is how far through the input it is (nPart 0: unknown).
+** Standard input from a pipe gets no percentage, though a second pass
+** knows the size of its spooled copy: all of it has come by then, and
+** the percentage would be of the writing only. */
 static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
   double t;
   if( (p->nRow & 0xfff)!=0 || !p->bTty ) return;
@@ -791,7 +797,9 @@ static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
   if( t-p->tStart<PROGRESS_DELAY ) return;
   fprintf(stderr, "\r%lld rows, %.0f rows/s", (long long)p->nRow,
           p->nRow/(t-p->tStart));
-  if( nPart>0 ) fprintf(stderr, ", %d%%", (int)(100*iPart/nPart));
+  if( nPart>0 && p->bSized ){
+    fprintf(stderr, ", %d%%", (int)(100*iPart/nPart));
+  }
   fprintf(stderr, "   ");
   fflush(stderr);
   p->bShown = 1;
@@ -1354,7 +1362,6 @@ static void cliJsonlRun(Cli *p, int bInfer){
       if( nHave ) cliJsonlLine(p, pEach, pType, p->aChunk, nHave);
       break;
     }
-    p->nIn += (sqlite3_int64)n;
     if( bFirst ){
       bFirst = 0;
       iStart = cliBomSize(p->aChunk, n);
@@ -1362,6 +1369,7 @@ static void cliJsonlRun(Cli *p, int bInfer){
     n += nHave;
     for(i=iStart; i<n && p->rc==0; i++){
       if( p->aChunk[i]=='\n' ){
+        p->nIn += (sqlite3_int64)(i+1-iStart);  /* for the percentage */
         cliJsonlLine(p, pEach, pType, p->aChunk+iStart, i-iStart);
         p->iLine++;
         iStart = i+1;
@@ -1575,8 +1583,8 @@ static const char zUsage[] =
 "\n"
 "At the end: \"inserted N, updated M, skipped K in T s\" on standard output.\n"
 "Errors name the record, \"file:line: what\" ($[i] for an element of a JSON\n"
-"array).  Progress (rows, rows/s, percent) goes to standard error when it\n"
-"is a terminal.\n"
+"array).  Progress (rows, rows/s, and a percentage for a regular file, not\n"
+"for a pipe) goes to standard error when it is a terminal.\n"
 "\n"
 "Exit status:\n"
 "  0                 every record written\n"
@@ -1932,6 +1940,7 @@ static void cliOpenInput(Cli *p){
     if( iStart<0 ) iStart = 0;
     p->iInStart = (sqlite3_int64)iStart;
     p->szIn = (sqlite3_int64)st.st_size - p->iInStart;
+    p->bSized = 1;
   }
   p->nChunkAlloc = CHUNK;
   p->aChunk = malloc(p->nChunkAlloc);
