@@ -1614,6 +1614,12 @@ static int cliUsageError(const char *zFmt, ...){
   return 2;
 }
 
+/* Out of memory while the command line is read: exit status 1. */
+static int cliArgNomem(void){
+  fprintf(stderr, PROG ": out of memory\n");
+  return 1;
+}
+
 /* The format FILE's name implies, or FMT_NONE. */
 static int cliFormatOfName(const char *zFile){
   static const struct { const char *zExt; int eFmt; } aExt[] = {
@@ -1704,10 +1710,7 @@ static int cliListAdd(char **pzList, const char *zFlag, const char *zVal){
   }
   zNew = *pzList ? sqlite3_mprintf("%s,%s", *pzList, zVal)
                  : sqlite3_mprintf("%s", zVal);
-  if( zNew==0 ){
-    fprintf(stderr, PROG ": out of memory\n");
-    return 1;
-  }
+  if( zNew==0 ) return cliArgNomem();
   sqlite3_free(*pzList);
   *pzList = zNew;
   return 0;
@@ -1716,8 +1719,8 @@ static int cliListAdd(char **pzList, const char *zFlag, const char *zVal){
 /*
 ** One identifier of TABLE at *pz, into *pzOut (sqlite3_malloc'd): quoted
 ** as SQL quotes it ("a.b", with "" for a quote; `a.b`; [a.b]), or bare,
-** up to the next dot.  *pz is moved past it.  Returns 0, or 1 if a quote
-** is not closed.
+** up to the next dot.  *pz is moved past it.  Returns 0, 1 if a quote
+** is not closed, or 2 on OOM.
 */
 static int cliIdent(const char **pz, char **pzOut){
   const char *z = *pz;
@@ -1741,10 +1744,14 @@ static int cliIdent(const char **pz, char **pzOut){
     }
     z++;
   }
-  *pzOut = sqlite3_str_finish(pStr);
-  if( *pzOut==0 ) *pzOut = sqlite3_mprintf("");
+  if( sqlite3_str_length(pStr)==0 ){
+    sqlite3_free(sqlite3_str_finish(pStr));
+    *pzOut = sqlite3_mprintf("%s", "");
+  }else{
+    *pzOut = sqlite3_str_finish(pStr);
+  }
   *pz = z;
-  return 0;
+  return *pzOut ? 0 : 2;
 }
 
 /*
@@ -1759,13 +1766,15 @@ static int cliIdent(const char **pz, char **pzOut){
 static int cliTableArg(Cli *p, const char *zArg){
   const char *z = zArg;
   char *zFirst = 0, *zSecond = 0;
-  int rc = -1;
-  if( cliIdent(&z, &zFirst) ){
-    rc = cliUsageError("TABLE '%s': a quote is not closed", zArg);
+  int rc = -1, rcIdent;
+  if( (rcIdent = cliIdent(&z, &zFirst))!=0 ){
+    rc = rcIdent==2 ? cliArgNomem()
+                    : cliUsageError("TABLE '%s': a quote is not closed", zArg);
   }else if( *z=='.' ){
     z++;
-    if( cliIdent(&z, &zSecond) ){
-      rc = cliUsageError("TABLE '%s': a quote is not closed", zArg);
+    if( (rcIdent = cliIdent(&z, &zSecond))!=0 ){
+      rc = rcIdent==2 ? cliArgNomem()
+                 : cliUsageError("TABLE '%s': a quote is not closed", zArg);
     }else if( *z ){
       rc = cliUsageError("TABLE '%s' is not NAME or main.NAME (quote a name "
                          "that holds a dot: '\"%s\"')", zArg, zArg);
