@@ -31,16 +31,20 @@
 ** column it goes to.  JSON (an array of objects) and JSON lines (an object
 ** per line) are parsed by SQLite's json_each(): values keep their JSON
 ** types.  The columns of a JSON input are the union of the keys of all its
-** objects; a key an object lacks is NULL.  JSON lines and --create read
-** the input twice (once to find the columns and their types), so standard
-** input is spooled to a temporary file for them; a JSON array is read
-** into memory whole.
+** objects; a key an object lacks is NULL.  A JSON array is streamed: cut
+** into its elements by a scan of strings and brackets (cliJsonRun), each
+** element parsed on its own as a line of JSON lines is.  JSON, JSON lines,
+** --create and --alter read the input twice (once to find the columns and
+** their types), so standard input is spooled to a temporary file for
+** them.
 **
 ** Positions.  Errors in a record name its first line, file:line, for CSV,
 ** TSV and JSON lines, and its index, file:$[i], in a JSON array (SQLite
 ** 3.40 reports no position inside a JSON text).
 **
-** Memory.  The hot path (one CSV record) makes no heap allocation once the
+** Memory.  What is held is the widest record or the largest JSON element,
+** whatever the size of the input (a JSON top level that is no array is
+** read whole, for the message that says what it is).  The hot path (one CSV record) makes no heap allocation once the
 ** row buffer has grown to the widest record: fields are copied into one
 ** reused buffer and bound with SQLITE_STATIC.
 */
@@ -1240,25 +1244,22 @@ static int cliJsonMayHoldNul(const char *z, size_t n){
 */
 static void cliJsonNulKeys(Cli *p, const char *z, size_t n){
   sqlite3_stmt *pStmt = 0;
-  if( sqlite3_prepare_v2(p->db, p->eFmt==FMT_JSON ?
-        "SELECT r.key, j.fullkey FROM json_each(?1) AS r, "
-        "json_each(CASE r.type WHEN 'object' THEN r.value END) AS j" :
-        "SELECT 0, fullkey FROM json_each(?1)", -1, &pStmt, 0) ){
+  if( sqlite3_prepare_v2(p->db, "SELECT fullkey FROM json_each(?1)", -1,
+                         &pStmt, 0) ){
     cliError(p, "%s", sqlite3_errmsg(p->db));
     return;
   }
   sqlite3_bind_text64(pStmt, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
                       SQLITE_UTF8);
   while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    const char *zKey = (const char*)sqlite3_column_text(pStmt, 1);
-    int nKey = sqlite3_column_bytes(pStmt, 1), i;
+    const char *zKey = (const char*)sqlite3_column_text(pStmt, 0);
+    int nKey = sqlite3_column_bytes(pStmt, 0), i;
     if( zKey==0 || nKey<4 || zKey[2]!='"' ) continue;
     zKey += 3;                  /* the key between the quotes */
     nKey -= 4;
     for(i=0; i<nKey; i++){
       if( zKey[i]!='\\' ) continue;
       if( nKey-i>=6 && memcmp(zKey+i, "\\u0000", 6)==0 ){
-        if( p->eFmt==FMT_JSON ) p->iElem = sqlite3_column_int64(pStmt, 0);
         cliErrorAt(p, "key %z holds a NUL byte", cliName(zKey, nKey));
         break;
       }
@@ -1291,14 +1292,15 @@ static const char *cliJsonHint(Cli *p, const char *z, size_t n){
   return "";
 }
 
-/* One line of JSON lines: an object, or a blank line (skipped). */
-static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
-                         const char *z, size_t n){
+/*
+** One object, z (n bytes): a line of JSON lines, or an element of a JSON
+** array.  In the inference pass, add its keys to the columns; else write
+** it as a row.  pEach is "SELECT key, value, type FROM json_each(?1)",
+** pType "SELECT json_type(?1)".
+*/
+static void cliJsonObject(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
+                          const char *z, size_t n){
   int rc, nKey = 0, iHint = -1;
-  size_t i;
-  for(i=0; i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r'); i++){}
-  if( i==n ) return;
-  p->iRecLine = p->iLine;
   if( p->bInfer ){
     p->nRec++;
     if( cliJsonMayHoldNul(z, n) ) cliJsonNulKeys(p, z, n);
@@ -1322,7 +1324,10 @@ static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   if( nKey==0 ){
     /* No key: an empty object, or no object at all */
     const char *zType = cliJsonTypeOf(p, pType, z, n);
-    if( strcmp(zType, "object")!=0 ){
+    if( strcmp(zType, "?")==0 ){
+      /* no type: an empty element, "[,]", that json_each() lets by */
+      cliErrorAt(p, "not valid JSON");
+    }else if( strcmp(zType, "object")!=0 ){
       cliErrorAt(p, "not a JSON object (%s)", zType);
     }
     sqlite3_reset(pType);
@@ -1331,6 +1336,16 @@ static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
     cliWriteRow(p);
     cliProgress(p, p->nIn, p->szIn);
   }
+}
+
+/* One line of JSON lines: an object, or a blank line (skipped). */
+static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
+                         const char *z, size_t n){
+  size_t i;
+  for(i=0; i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r'); i++){}
+  if( i==n ) return;
+  p->iRecLine = p->iLine;
+  cliJsonObject(p, pEach, pType, z, n);
 }
 
 /* One pass over a JSON lines input: find the columns and their types
@@ -1414,93 +1429,163 @@ static char *cliReadAll(Cli *p, size_t *pn){
   return z;
 }
 
+static void cliRewind(Cli *p);         /* with cliSpool, below */
+
 /*
-** A JSON input: an array of objects.  Read whole; one pass with
-** json_each() finds the columns and their types and checks that every
-** element is an object, a second one writes the rows.
+** A JSON input whose top level is no array: read it whole to say what it
+** is.  Only ever an error: "not valid JSON" (with a hint for JSON lines),
+** or "not a JSON array of objects".
 */
-static void cliJsonRun(Cli *p){
-  sqlite3_stmt *pStmt = 0, *pType = 0;
+static void cliJsonTopError(Cli *p){
+  sqlite3_stmt *pType = 0;
   size_t n = 0;
-  char *z = cliReadAll(p, &n);
-  sqlite3_int64 nElem = 0, iPrev = -1;
-  int rc, iHint = -1, bPending = 0;
+  char *z;
   const char *zType;
-  if( z==0 ) return;
-  p->nIn = (sqlite3_int64)n;
-  if( sqlite3_prepare_v2(p->db, "SELECT json_type(?1), json_array_length(?1)",
-                         -1, &pType, 0) ){
+  cliRewind(p);
+  if( p->rc || (z = cliReadAll(p, &n))==0 ) return;
+  if( sqlite3_prepare_v2(p->db, "SELECT json_type(?1)", -1, &pType, 0) ){
     cliError(p, "%s", sqlite3_errmsg(p->db));
-    goto done;
-  }
-  sqlite3_bind_text64(pType, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
-  if( sqlite3_step(pType)!=SQLITE_ROW ){
-    cliError(p, "%s: not valid JSON%s", p->zName, cliJsonHint(p, z, n));
-    goto done;
-  }
-  zType = (const char*)sqlite3_column_text(pType, 0);
-  if( zType==0 || strcmp(zType, "array")!=0 ){
-    cliError(p, "%s: not a JSON array of objects: the top level is %s %s%s",
-             p->zName, zType && zType[0]=='o' ? "an" : "a",
-             zType ? zType : "?",
-             zType && zType[0]=='o' ? " (one per line? give --jsonl)" : "");
-    goto done;
-  }
-  nElem = sqlite3_column_int64(pType, 1);
-  sqlite3_reset(pType);
-
-  /* Pass 1: columns, their types, and every element an object. */
-  if( cliJsonMayHoldNul(z, n) ) cliJsonNulKeys(p, z, n);
-  if( p->rc ) goto done;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT r.key, r.type, j.key, j.value, j.type FROM json_each(?1) AS r "
-      "LEFT JOIN json_each(CASE r.type WHEN 'object' THEN r.value END) AS j",
-      -1, &pStmt, 0);
-  if( rc!=SQLITE_OK ){ cliError(p, "%s", sqlite3_errmsg(p->db)); goto done; }
-  sqlite3_bind_text64(pStmt, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
-  p->bInfer = 1;
-  while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    sqlite3_int64 iElem = sqlite3_column_int64(pStmt, 0);
-    if( p->nRec==0 || iElem!=p->iElem ) p->nRec++;
-    p->iElem = iElem;
-    zType = (const char*)sqlite3_column_text(pStmt, 1);
-    if( zType==0 || strcmp(zType, "object")!=0 ){
-      cliErrorAt(p, "not a JSON object (%s)", zType ? zType : "?");
-      break;
+  }else{
+    sqlite3_bind_text64(pType, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
+    if( sqlite3_step(pType)!=SQLITE_ROW
+     || (zType = (const char*)sqlite3_column_text(pType, 0))==0
+     || strcmp(zType, "array")==0 ){
+      cliError(p, "%s: not valid JSON%s", p->zName, cliJsonHint(p, z, n));
+    }else{
+      cliError(p, "%s: not a JSON array of objects: the top level is %s "
+               "%s%s", p->zName, zType[0]=='o' ? "an" : "a", zType,
+               zType[0]=='o' ? " (one per line? give --jsonl)" : "");
     }
-    cliJsonKey(p, pStmt, 2, &iHint);
   }
-  if( sqlite3_reset(pStmt)!=SQLITE_OK ){
-    cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
-  }
-  cliSetup(p);
-
-  /* Pass 2: the rows.  A row is complete when the element index moves. */
-  p->bInfer = 0;
-  iHint = -1;
-  while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    sqlite3_int64 iElem = sqlite3_column_int64(pStmt, 0);
-    if( iElem!=iPrev ){
-      if( bPending ){
-        cliWriteRow(p);
-        if( p->rc ) break;
-        cliProgress(p, p->nRow, nElem);
-      }
-      p->iElem = iPrev = iElem;
-      cliRowClear(p, p->nCol);
-      bPending = 1;
-      iHint = -1;
-    }
-    cliJsonKey(p, pStmt, 2, &iHint);
-  }
-  if( sqlite3_reset(pStmt)!=SQLITE_OK ){
-    cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
-  }
-  if( bPending ) cliWriteRow(p);
-done:
-  sqlite3_finalize(pStmt);
   sqlite3_finalize(pType);
   free(z);
+}
+
+/* Append n bytes at z to the buffer *pa (*pn bytes used of *pnAlloc,
+** malloc'd).  0 on success, 1 on OOM (recorded). */
+static int cliElemAppend(Cli *p, char **pa, size_t *pn, size_t *pnAlloc,
+                         const char *z, size_t n){
+  if( *pn+n>*pnAlloc ){
+    size_t nNew = *pnAlloc ? *pnAlloc*2 : 4096;
+    char *aNew;
+    while( nNew<*pn+n ) nNew *= 2;
+    if( (aNew = realloc(*pa, nNew))==0 ){ cliNomem(p); return 1; }
+    *pa = aNew;
+    *pnAlloc = nNew;
+  }
+  if( n ) memcpy(*pa+*pn, z, n);
+  *pn += n;
+  return 0;
+}
+
+/* 1 if c is JSON white space. */
+static int cliJsonWs(char c){
+  return c==' ' || c=='\t' || c=='\n' || c=='\r';
+}
+
+/* Where cliJsonRun is in the text of a JSON array */
+#define JS_START 0                /* before the '[' */
+#define JS_FIRST 1                /* after '[': an element or ']' */
+#define JS_NEXT  2                /* after ',': an element */
+#define JS_ELEM  3                /* in an element */
+#define JS_END   4                /* after the closing ']' */
+#define JS_OTHER 5                /* the top level is not an array */
+
+/*
+** One pass over a JSON input, an array of objects, streamed: find the
+** columns and their types (bInfer), or write the rows.  The text is cut
+** into its elements by a scan that follows strings (and their escapes)
+** and the depth of brackets; each element is then parsed on its own by
+** json_each(), as a line of JSON lines is (cliJsonObject), so that the
+** memory held is that of the largest element, not of the input.  The
+** scan only finds where an element ends: whether it is valid JSON is
+** json_each()'s to say.
+*/
+static void cliJsonRun(Cli *p, int bInfer){
+  sqlite3_stmt *pEach = 0, *pType = 0;
+  char *aElem = 0;                /* the current element's text */
+  size_t nElem = 0, nElemAlloc = 0;
+  sqlite3_int64 iBase = 0;        /* offset of aChunk[0] in the input */
+  int eState = JS_START, nDepth = 0, bStr = 0, bEsc = 0, bFirst = 1;
+  if( sqlite3_prepare_v2(p->db, "SELECT key, value, type FROM json_each(?1)",
+                         -1, &pEach, 0)
+   || sqlite3_prepare_v2(p->db, "SELECT json_type(?1)", -1, &pType, 0) ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+  }
+  p->bInfer = bInfer;
+  p->iElem = 0;
+  p->nIn = 0;
+  while( p->rc==0 && eState!=JS_OTHER ){
+    size_t n = cliRead(p, p->aChunk, CHUNK), i = 0, iSpan;
+    if( n==0 || p->rc ) break;
+    if( bFirst ){
+      bFirst = 0;
+      i = cliBomSize(p->aChunk, n);
+    }
+    iSpan = i;                    /* where the element's bytes start */
+    for(; i<n && p->rc==0 && eState!=JS_OTHER; i++){
+      char c = p->aChunk[i];
+      switch( eState ){
+        case JS_START:
+          if( !cliJsonWs(c) ) eState = c=='[' ? JS_FIRST : JS_OTHER;
+          break;
+        case JS_FIRST:
+        case JS_NEXT:
+          if( cliJsonWs(c) ) break;
+          if( c==']' && eState==JS_FIRST ){ eState = JS_END; break; }
+          /* the element starts here (an empty one at ',' or ']') */
+          eState = JS_ELEM;
+          nElem = 0;
+          nDepth = bStr = bEsc = 0;
+          iSpan = i--;
+          break;
+        case JS_ELEM:
+          if( bStr ){
+            if( bEsc ) bEsc = 0;
+            else if( c=='\\' ) bEsc = 1;
+            else if( c=='"' ) bStr = 0;
+          }else if( c=='"' ){
+            bStr = 1;
+          }else if( c=='{' || c=='[' ){
+            nDepth++;
+          }else if( nDepth>0 && (c=='}' || c==']') ){
+            nDepth--;
+          }else if( nDepth==0 && (c==',' || c==']') ){
+            if( cliElemAppend(p, &aElem, &nElem, &nElemAlloc,
+                              p->aChunk+iSpan, i-iSpan) ) break;
+            p->nIn = iBase + (sqlite3_int64)i + 1;
+            cliJsonObject(p, pEach, pType, aElem, nElem);
+            if( p->rc ) break;
+            p->iElem++;
+            eState = c==',' ? JS_NEXT : JS_END;
+          }
+          break;
+        default:                  /* JS_END */
+          if( !cliJsonWs(c) ){
+            cliError(p, "%s: not valid JSON: text after the closing ']' of "
+                     "the array", p->zName);
+          }
+          break;
+      }
+    }
+    if( eState==JS_ELEM && p->rc==0 ){
+      /* the element goes on in the next chunk */
+      cliElemAppend(p, &aElem, &nElem, &nElemAlloc, p->aChunk+iSpan,
+                    n-iSpan);
+    }
+    iBase += (sqlite3_int64)n;
+  }
+  if( p->rc==0 ){
+    if( eState==JS_START || eState==JS_OTHER ){
+      cliJsonTopError(p);
+    }else if( eState!=JS_END ){
+      cliErrorAt(p, "not valid JSON: the array is not closed by the end of "
+                 "the input");
+    }
+  }
+  sqlite3_finalize(pEach);
+  sqlite3_finalize(pType);
+  free(aElem);
 }
 
 /* ---------------------------------------------------------------------
@@ -2177,7 +2262,11 @@ int main(int argc, char **argv){
       if( p->rc==0 ) cliCsvRun(p, 0);
       break;
     case FMT_JSON:
-      if( p->rc==0 ) cliJsonRun(p);
+      cliSpool(p);
+      if( p->rc==0 ) cliJsonRun(p, 1);
+      cliRewind(p);
+      cliSetup(p);
+      if( p->rc==0 ) cliJsonRun(p, 0);
       break;
     default:
       cliSpool(p);
