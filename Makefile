@@ -4,7 +4,9 @@
 #   make test        build, then every test/*.test and dist/oom
 #   make demo        build, then a short demo in the sqlite3 shell
 #   make install     the extension into $(PREFIX)/lib, sqlite-upsert into
-#                    $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for staging)
+#                    $(PREFIX)/bin and its man page into
+#                    $(PREFIX)/share/man/man1 (PREFIX=/usr/local; DESTDIR
+#                    for staging)
 #   make uninstall   remove what make install put there
 #   make bench       bench-cli, then dist/bench and bench-python
 #   make bench-python    SQLAlchemy's bulk upserts against upsert_into
@@ -252,12 +254,16 @@ clean:
 # Install the extension and the command-line tool.  Load the extension
 # with .load $(PREFIX)/lib/upsert (or load_extension() with that path).
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 $(EXT) $(DESTDIR)$(PREFIX)/lib/upsert.$(SUFFIX)
 	install -m 755 dist/sqlite-upsert $(DESTDIR)$(PREFIX)/bin/sqlite-upsert
+	install -m 644 tool/sqlite-upsert/sqlite-upsert.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/sqlite-upsert.1
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/upsert.$(SUFFIX) \
-	  $(DESTDIR)$(PREFIX)/bin/sqlite-upsert
+	  $(DESTDIR)$(PREFIX)/bin/sqlite-upsert \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/sqlite-upsert.1
 
 # Out of memory (issue 5): the extension compiled in, every allocation made
 # by each scenario's statement failed in turn, once and from there on

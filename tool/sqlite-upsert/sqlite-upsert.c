@@ -31,16 +31,20 @@
 ** column it goes to.  JSON (an array of objects) and JSON lines (an object
 ** per line) are parsed by SQLite's json_each(): values keep their JSON
 ** types.  The columns of a JSON input are the union of the keys of all its
-** objects; a key an object lacks is NULL.  JSON lines and --create read
-** the input twice (once to find the columns and their types), so standard
-** input is spooled to a temporary file for them; a JSON array is read
-** into memory whole.
+** objects; a key an object lacks is NULL.  A JSON array is streamed: cut
+** into its elements by a scan of strings and brackets (cliJsonRun), each
+** element parsed on its own as a line of JSON lines is.  JSON, JSON lines,
+** --create and --alter read the input twice (once to find the columns and
+** their types), so standard input is spooled to a temporary file for
+** them.
 **
 ** Positions.  Errors in a record name its first line, file:line, for CSV,
 ** TSV and JSON lines, and its index, file:$[i], in a JSON array (SQLite
 ** 3.40 reports no position inside a JSON text).
 **
-** Memory.  The hot path (one CSV record) makes no heap allocation once the
+** Memory.  What is held is the widest record or the largest JSON element,
+** whatever the size of the input (a JSON top level that is no array is
+** read whole, for the message that says what it is).  The hot path (one CSV record) makes no heap allocation once the
 ** row buffer has grown to the widest record: fields are copied into one
 ** reused buffer and bound with SQLITE_STATIC.
 */
@@ -61,6 +65,10 @@
 #include <unistd.h>
 
 int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
+
+#ifndef UPSERT_VERSION
+# define UPSERT_VERSION "0.1.0"     /* of the extension and the tool */
+#endif
 
 #define PROG "sqlite-upsert"
 #define VTAB "upsert_cli_in"        /* the temp virtual table's name */
@@ -105,21 +113,30 @@ struct Column {
 struct Cli {
   /* Command line */
   const char *zDb;            /* database file */
-  const char *zTable;         /* backing table */
+  char *zTable;               /* backing table, dequoted, in schema main
+                              ** (sqlite3_malloc'd) */
   const char *zFile;          /* input file, or "-" for standard input */
   int eFmt;                   /* FMT_* */
-  const char *zKey;           /* --key list, or NULL */
-  const char *zUpdate;        /* --update list, or NULL */
-  const char *zKeep;          /* --keep list, or NULL */
+  char *zKey;                 /* --key list, or NULL (sqlite3_malloc'd) */
+  char *zUpdate;              /* --update list, or NULL (sqlite3_malloc'd) */
+  char *zKeep;                /* --keep list, or NULL (sqlite3_malloc'd) */
   const char *zNulls;         /* --nulls value, or NULL */
   int bCreate;                /* --create */
   int bNoFk;                  /* --no-foreign-keys */
+  int bQuiet;                 /* --quiet */
+  int bFillShort;             /* --fill-short */
+  int bIgnoreExtra;           /* --ignore-extra */
+  int bEmptyString;           /* --empty-string */
+  int bAlter;                 /* --alter */
   sqlite3_int64 nBatch;       /* --batch N, or 0 */
 
   /* Input */
   FILE *in;                   /* the input */
   const char *zName;          /* its name in messages */
   sqlite3_int64 szIn;         /* its size in bytes, or -1 if unknown */
+  int bSized;                 /* it is a regular file, its size known
+                              ** before any of it was read (not spooled):
+                              ** progress gives a percentage */
   sqlite3_int64 iInStart;     /* offset of its first byte in the file */
   sqlite3_int64 nIn;          /* bytes consumed so far */
   char *aChunk;               /* read buffer, CHUNK bytes (or more, JSONL) */
@@ -619,7 +636,7 @@ static void cliCreateTable(Cli *p){
     if( p->rc ) return;
   }
   pStr = sqlite3_str_new(p->db);
-  sqlite3_str_appendf(pStr, "CREATE TABLE \"%w\"(", p->zTable);
+  sqlite3_str_appendf(pStr, "CREATE TABLE main.\"%w\"(", p->zTable);
   for(i=0; i<p->nCol; i++){
     const char *zType = cliColType(p, p->aCol[i].mSeen);
     sqlite3_str_appendf(pStr, "%s\"%w\"%s%s%s", i ? ", " : "",
@@ -635,8 +652,21 @@ static void cliCreateTable(Cli *p){
   sqlite3_free(zSql);
 }
 
+/* --alter: ALTER TABLE ADD COLUMN column iCol of the input, typed as
+** cliCreateTable types it. */
+static void cliAddColumn(Cli *p, int iCol){
+  const char *zType = cliColType(p, p->aCol[iCol].mSeen);
+  char *zSql = sqlite3_mprintf("ALTER TABLE main.\"%w\" ADD COLUMN \"%w\"%s%s",
+                               p->zTable, p->aCol[iCol].zName,
+                               zType[0] ? " " : "", zType);
+  if( zSql==0 ){ cliNomem(p); return; }
+  cliExec(p, zSql);
+  sqlite3_free(zSql);
+}
+
 /* Check that the table has every column of the input, and that none of
-** them is generated. */
+** them is generated.  With --alter, add the columns it lacks: in the
+** transaction of the run, so that a later error takes them away again. */
 static void cliCheckColumns(Cli *p){
   sqlite3_stmt *pStmt = 0;
   sqlite3_str *pMissing;
@@ -652,6 +682,11 @@ static void cliCheckColumns(Cli *p){
   for(i=0; i<p->nCol && p->rc==0; i++){
     sqlite3_bind_text(pStmt, 2, p->aCol[i].zName, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+      if( p->bAlter ){
+        sqlite3_reset(pStmt);
+        cliAddColumn(p, i);
+        continue;
+      }
       if( nMissing<NAMES_SHOWN ){
         if( nMissing ) sqlite3_str_appendall(pMissing, ", ");
         cliAppendName(pMissing, p->aCol[i].zName,
@@ -670,8 +705,9 @@ static void cliCheckColumns(Cli *p){
   }
   zMissing = sqlite3_str_finish(pMissing);
   if( nMissing ){
-    cliError(p, "table '%s' has no column%s %s (named in %s)", p->zTable,
-             nMissing>1 ? "s" : "", zMissing ? zMissing : "", p->zName);
+    cliError(p, "table '%s' has no column%s %s (named in %s; --alter adds "
+             "%s)", p->zTable, nMissing>1 ? "s" : "",
+             zMissing ? zMissing : "", p->zName, nMissing>1 ? "them" : "it");
   }
   sqlite3_free(zMissing);
 }
@@ -752,7 +788,10 @@ done:
 
 /* Called after each row written.  Every 4096 rows, show progress on
 ** standard error, if it is a terminal and the run has lasted a while.
-** iPart/nPart is how far through the input it is (nPart 0: unknown). */
+** iPart/nPart is how far through the input it is (nPart 0: unknown).
+** Standard input from a pipe gets no percentage, though a second pass
+** knows the size of its spooled copy: all of it has come by then, and
+** the percentage would be of the writing only. */
 static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
   double t;
   if( (p->nRow & 0xfff)!=0 || !p->bTty ) return;
@@ -762,7 +801,9 @@ static void cliProgress(Cli *p, sqlite3_int64 iPart, sqlite3_int64 nPart){
   if( t-p->tStart<PROGRESS_DELAY ) return;
   fprintf(stderr, "\r%lld rows, %.0f rows/s", (long long)p->nRow,
           p->nRow/(t-p->tStart));
-  if( nPart>0 ) fprintf(stderr, ", %d%%", (int)(100*iPart/nPart));
+  if( nPart>0 && p->bSized ){
+    fprintf(stderr, ", %d%%", (int)(100*iPart/nPart));
+  }
   fprintf(stderr, "   ");
   fflush(stderr);
   p->bShown = 1;
@@ -917,7 +958,8 @@ static int cliCsvNoSpace(unsigned char c){
   return 0;
 }
 
-/* libcsv: end of a field.  z is NULL for an empty unquoted field. */
+/* libcsv: end of a field.  z is NULL for an empty unquoted field: NULL,
+** or with --empty-string the empty string, as "" is. */
 static void cliCsvField(void *z, size_t n, void *pArg){
   Cli *p = (Cli*)pArg;
   Value *pVal;
@@ -925,12 +967,12 @@ static void cliCsvField(void *z, size_t n, void *pArg){
   if( p->iRecLine==0 ) p->iRecLine = p->iLine;
   if( cliRowReserve(p, p->nVal+1) ) return;
   pVal = &p->aVal[p->nVal++];
-  if( z==0 ){
+  if( z==0 && !p->bEmptyString ){
     pVal->eType = SQLITE_NULL;
   }else{
     pVal->eType = SQLITE_TEXT;
     pVal->n = (sqlite3_int64)n;
-    pVal->i = cliRowText(p, (const char*)z, n);
+    pVal->i = cliRowText(p, z ? (const char*)z : "", n);
   }
 }
 
@@ -975,19 +1017,28 @@ static void cliCsvRecord(int c, void *pArg){
       cliCsvHeader(p);
       p->bHeader = 1;
       if( !p->bInfer ) cliSetup(p);
-    }else if( p->nVal!=p->nCol ){
-      cliErrorAt(p, "%d field%s, but the header has %d", p->nVal,
+    }else if( p->nVal<p->nCol && !p->bFillShort ){
+      cliErrorAt(p, "%d field%s, but the header has %d (--fill-short fills "
+                 "a short record with NULLs)", p->nVal,
                  p->nVal==1 ? "" : "s", p->nCol);
-    }else if( p->bInfer ){
-      for(i=0; i<p->nCol; i++){
-        if( p->aVal[i].eType==SQLITE_TEXT ){
-          p->aCol[i].mSeen |= cliCsvNumType(p, cliRowZ(p, i),
-                                            (size_t)p->aVal[i].n);
+    }else if( p->nVal>p->nCol && !p->bIgnoreExtra ){
+      cliErrorAt(p, "%d fields, but the header has %d (--ignore-extra drops "
+                 "the fields past the header's)", p->nVal, p->nCol);
+    }else if( cliRowReserve(p, p->nCol)==0 ){
+      /* nCol values: a short record filled with NULLs, a long one cut */
+      for(i=p->nVal; i<p->nCol; i++) p->aVal[i].eType = SQLITE_NULL;
+      p->nVal = p->nCol;
+      if( p->bInfer ){
+        for(i=0; i<p->nCol; i++){
+          if( p->aVal[i].eType==SQLITE_TEXT ){
+            p->aCol[i].mSeen |= cliCsvNumType(p, cliRowZ(p, i),
+                                              (size_t)p->aVal[i].n);
+          }
         }
+      }else{
+        cliWriteRow(p);
+        cliProgress(p, p->nIn, p->szIn);
       }
-    }else{
-      cliWriteRow(p);
-      cliProgress(p, p->nIn, p->szIn);
     }
   }
   p->nVal = 0;
@@ -1193,25 +1244,22 @@ static int cliJsonMayHoldNul(const char *z, size_t n){
 */
 static void cliJsonNulKeys(Cli *p, const char *z, size_t n){
   sqlite3_stmt *pStmt = 0;
-  if( sqlite3_prepare_v2(p->db, p->eFmt==FMT_JSON ?
-        "SELECT r.key, j.fullkey FROM json_each(?1) AS r, "
-        "json_each(CASE r.type WHEN 'object' THEN r.value END) AS j" :
-        "SELECT 0, fullkey FROM json_each(?1)", -1, &pStmt, 0) ){
+  if( sqlite3_prepare_v2(p->db, "SELECT fullkey FROM json_each(?1)", -1,
+                         &pStmt, 0) ){
     cliError(p, "%s", sqlite3_errmsg(p->db));
     return;
   }
   sqlite3_bind_text64(pStmt, 1, z, (sqlite3_uint64)n, SQLITE_STATIC,
                       SQLITE_UTF8);
   while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    const char *zKey = (const char*)sqlite3_column_text(pStmt, 1);
-    int nKey = sqlite3_column_bytes(pStmt, 1), i;
+    const char *zKey = (const char*)sqlite3_column_text(pStmt, 0);
+    int nKey = sqlite3_column_bytes(pStmt, 0), i;
     if( zKey==0 || nKey<4 || zKey[2]!='"' ) continue;
     zKey += 3;                  /* the key between the quotes */
     nKey -= 4;
     for(i=0; i<nKey; i++){
       if( zKey[i]!='\\' ) continue;
       if( nKey-i>=6 && memcmp(zKey+i, "\\u0000", 6)==0 ){
-        if( p->eFmt==FMT_JSON ) p->iElem = sqlite3_column_int64(pStmt, 0);
         cliErrorAt(p, "key %z holds a NUL byte", cliName(zKey, nKey));
         break;
       }
@@ -1244,14 +1292,15 @@ static const char *cliJsonHint(Cli *p, const char *z, size_t n){
   return "";
 }
 
-/* One line of JSON lines: an object, or a blank line (skipped). */
-static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
-                         const char *z, size_t n){
+/*
+** One object, z (n bytes): a line of JSON lines, or an element of a JSON
+** array.  In the inference pass, add its keys to the columns; else write
+** it as a row.  pEach is "SELECT key, value, type FROM json_each(?1)",
+** pType "SELECT json_type(?1)".
+*/
+static void cliJsonObject(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
+                          const char *z, size_t n){
   int rc, nKey = 0, iHint = -1;
-  size_t i;
-  for(i=0; i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r'); i++){}
-  if( i==n ) return;
-  p->iRecLine = p->iLine;
   if( p->bInfer ){
     p->nRec++;
     if( cliJsonMayHoldNul(z, n) ) cliJsonNulKeys(p, z, n);
@@ -1275,7 +1324,10 @@ static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   if( nKey==0 ){
     /* No key: an empty object, or no object at all */
     const char *zType = cliJsonTypeOf(p, pType, z, n);
-    if( strcmp(zType, "object")!=0 ){
+    if( strcmp(zType, "?")==0 ){
+      /* no type: an empty element, "[,]", that json_each() lets by */
+      cliErrorAt(p, "not valid JSON");
+    }else if( strcmp(zType, "object")!=0 ){
       cliErrorAt(p, "not a JSON object (%s)", zType);
     }
     sqlite3_reset(pType);
@@ -1284,6 +1336,16 @@ static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
     cliWriteRow(p);
     cliProgress(p, p->nIn, p->szIn);
   }
+}
+
+/* One line of JSON lines: an object, or a blank line (skipped). */
+static void cliJsonlLine(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
+                         const char *z, size_t n){
+  size_t i;
+  for(i=0; i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\r'); i++){}
+  if( i==n ) return;
+  p->iRecLine = p->iLine;
+  cliJsonObject(p, pEach, pType, z, n);
 }
 
 /* One pass over a JSON lines input: find the columns and their types
@@ -1315,7 +1377,6 @@ static void cliJsonlRun(Cli *p, int bInfer){
       if( nHave ) cliJsonlLine(p, pEach, pType, p->aChunk, nHave);
       break;
     }
-    p->nIn += (sqlite3_int64)n;
     if( bFirst ){
       bFirst = 0;
       iStart = cliBomSize(p->aChunk, n);
@@ -1323,6 +1384,7 @@ static void cliJsonlRun(Cli *p, int bInfer){
     n += nHave;
     for(i=iStart; i<n && p->rc==0; i++){
       if( p->aChunk[i]=='\n' ){
+        p->nIn += (sqlite3_int64)(i+1-iStart);  /* for the percentage */
         cliJsonlLine(p, pEach, pType, p->aChunk+iStart, i-iStart);
         p->iLine++;
         iStart = i+1;
@@ -1367,93 +1429,163 @@ static char *cliReadAll(Cli *p, size_t *pn){
   return z;
 }
 
+static void cliRewind(Cli *p);         /* with cliSpool, below */
+
 /*
-** A JSON input: an array of objects.  Read whole; one pass with
-** json_each() finds the columns and their types and checks that every
-** element is an object, a second one writes the rows.
+** A JSON input whose top level is no array: read it whole to say what it
+** is.  Only ever an error: "not valid JSON" (with a hint for JSON lines),
+** or "not a JSON array of objects".
 */
-static void cliJsonRun(Cli *p){
-  sqlite3_stmt *pStmt = 0, *pType = 0;
+static void cliJsonTopError(Cli *p){
+  sqlite3_stmt *pType = 0;
   size_t n = 0;
-  char *z = cliReadAll(p, &n);
-  sqlite3_int64 nElem = 0, iPrev = -1;
-  int rc, iHint = -1, bPending = 0;
+  char *z;
   const char *zType;
-  if( z==0 ) return;
-  p->nIn = (sqlite3_int64)n;
-  if( sqlite3_prepare_v2(p->db, "SELECT json_type(?1), json_array_length(?1)",
-                         -1, &pType, 0) ){
+  cliRewind(p);
+  if( p->rc || (z = cliReadAll(p, &n))==0 ) return;
+  if( sqlite3_prepare_v2(p->db, "SELECT json_type(?1)", -1, &pType, 0) ){
     cliError(p, "%s", sqlite3_errmsg(p->db));
-    goto done;
-  }
-  sqlite3_bind_text64(pType, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
-  if( sqlite3_step(pType)!=SQLITE_ROW ){
-    cliError(p, "%s: not valid JSON%s", p->zName, cliJsonHint(p, z, n));
-    goto done;
-  }
-  zType = (const char*)sqlite3_column_text(pType, 0);
-  if( zType==0 || strcmp(zType, "array")!=0 ){
-    cliError(p, "%s: not a JSON array of objects: the top level is %s %s%s",
-             p->zName, zType && zType[0]=='o' ? "an" : "a",
-             zType ? zType : "?",
-             zType && zType[0]=='o' ? " (one per line? give --jsonl)" : "");
-    goto done;
-  }
-  nElem = sqlite3_column_int64(pType, 1);
-  sqlite3_reset(pType);
-
-  /* Pass 1: columns, their types, and every element an object. */
-  if( cliJsonMayHoldNul(z, n) ) cliJsonNulKeys(p, z, n);
-  if( p->rc ) goto done;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT r.key, r.type, j.key, j.value, j.type FROM json_each(?1) AS r "
-      "LEFT JOIN json_each(CASE r.type WHEN 'object' THEN r.value END) AS j",
-      -1, &pStmt, 0);
-  if( rc!=SQLITE_OK ){ cliError(p, "%s", sqlite3_errmsg(p->db)); goto done; }
-  sqlite3_bind_text64(pStmt, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
-  p->bInfer = 1;
-  while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    sqlite3_int64 iElem = sqlite3_column_int64(pStmt, 0);
-    if( p->nRec==0 || iElem!=p->iElem ) p->nRec++;
-    p->iElem = iElem;
-    zType = (const char*)sqlite3_column_text(pStmt, 1);
-    if( zType==0 || strcmp(zType, "object")!=0 ){
-      cliErrorAt(p, "not a JSON object (%s)", zType ? zType : "?");
-      break;
+  }else{
+    sqlite3_bind_text64(pType, 1, z, n, SQLITE_STATIC, SQLITE_UTF8);
+    if( sqlite3_step(pType)!=SQLITE_ROW
+     || (zType = (const char*)sqlite3_column_text(pType, 0))==0
+     || strcmp(zType, "array")==0 ){
+      cliError(p, "%s: not valid JSON%s", p->zName, cliJsonHint(p, z, n));
+    }else{
+      cliError(p, "%s: not a JSON array of objects: the top level is %s "
+               "%s%s", p->zName, zType[0]=='o' ? "an" : "a", zType,
+               zType[0]=='o' ? " (one per line? give --jsonl)" : "");
     }
-    cliJsonKey(p, pStmt, 2, &iHint);
   }
-  if( sqlite3_reset(pStmt)!=SQLITE_OK ){
-    cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
-  }
-  cliSetup(p);
-
-  /* Pass 2: the rows.  A row is complete when the element index moves. */
-  p->bInfer = 0;
-  iHint = -1;
-  while( p->rc==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    sqlite3_int64 iElem = sqlite3_column_int64(pStmt, 0);
-    if( iElem!=iPrev ){
-      if( bPending ){
-        cliWriteRow(p);
-        if( p->rc ) break;
-        cliProgress(p, p->nRow, nElem);
-      }
-      p->iElem = iPrev = iElem;
-      cliRowClear(p, p->nCol);
-      bPending = 1;
-      iHint = -1;
-    }
-    cliJsonKey(p, pStmt, 2, &iHint);
-  }
-  if( sqlite3_reset(pStmt)!=SQLITE_OK ){
-    cliError(p, "%s: %s", p->zName, sqlite3_errmsg(p->db));
-  }
-  if( bPending ) cliWriteRow(p);
-done:
-  sqlite3_finalize(pStmt);
   sqlite3_finalize(pType);
   free(z);
+}
+
+/* Append n bytes at z to the buffer *pa (*pn bytes used of *pnAlloc,
+** malloc'd).  0 on success, 1 on OOM (recorded). */
+static int cliElemAppend(Cli *p, char **pa, size_t *pn, size_t *pnAlloc,
+                         const char *z, size_t n){
+  if( *pn+n>*pnAlloc ){
+    size_t nNew = *pnAlloc ? *pnAlloc*2 : 4096;
+    char *aNew;
+    while( nNew<*pn+n ) nNew *= 2;
+    if( (aNew = realloc(*pa, nNew))==0 ){ cliNomem(p); return 1; }
+    *pa = aNew;
+    *pnAlloc = nNew;
+  }
+  if( n ) memcpy(*pa+*pn, z, n);
+  *pn += n;
+  return 0;
+}
+
+/* 1 if c is JSON white space. */
+static int cliJsonWs(char c){
+  return c==' ' || c=='\t' || c=='\n' || c=='\r';
+}
+
+/* Where cliJsonRun is in the text of a JSON array */
+#define JS_START 0                /* before the '[' */
+#define JS_FIRST 1                /* after '[': an element or ']' */
+#define JS_NEXT  2                /* after ',': an element */
+#define JS_ELEM  3                /* in an element */
+#define JS_END   4                /* after the closing ']' */
+#define JS_OTHER 5                /* the top level is not an array */
+
+/*
+** One pass over a JSON input, an array of objects, streamed: find the
+** columns and their types (bInfer), or write the rows.  The text is cut
+** into its elements by a scan that follows strings (and their escapes)
+** and the depth of brackets; each element is then parsed on its own by
+** json_each(), as a line of JSON lines is (cliJsonObject), so that the
+** memory held is that of the largest element, not of the input.  The
+** scan only finds where an element ends: whether it is valid JSON is
+** json_each()'s to say.
+*/
+static void cliJsonRun(Cli *p, int bInfer){
+  sqlite3_stmt *pEach = 0, *pType = 0;
+  char *aElem = 0;                /* the current element's text */
+  size_t nElem = 0, nElemAlloc = 0;
+  sqlite3_int64 iBase = 0;        /* offset of aChunk[0] in the input */
+  int eState = JS_START, nDepth = 0, bStr = 0, bEsc = 0, bFirst = 1;
+  if( sqlite3_prepare_v2(p->db, "SELECT key, value, type FROM json_each(?1)",
+                         -1, &pEach, 0)
+   || sqlite3_prepare_v2(p->db, "SELECT json_type(?1)", -1, &pType, 0) ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+  }
+  p->bInfer = bInfer;
+  p->iElem = 0;
+  p->nIn = 0;
+  while( p->rc==0 && eState!=JS_OTHER ){
+    size_t n = cliRead(p, p->aChunk, CHUNK), i = 0, iSpan;
+    if( n==0 || p->rc ) break;
+    if( bFirst ){
+      bFirst = 0;
+      i = cliBomSize(p->aChunk, n);
+    }
+    iSpan = i;                    /* where the element's bytes start */
+    for(; i<n && p->rc==0 && eState!=JS_OTHER; i++){
+      char c = p->aChunk[i];
+      switch( eState ){
+        case JS_START:
+          if( !cliJsonWs(c) ) eState = c=='[' ? JS_FIRST : JS_OTHER;
+          break;
+        case JS_FIRST:
+        case JS_NEXT:
+          if( cliJsonWs(c) ) break;
+          if( c==']' && eState==JS_FIRST ){ eState = JS_END; break; }
+          /* the element starts here (an empty one at ',' or ']') */
+          eState = JS_ELEM;
+          nElem = 0;
+          nDepth = bStr = bEsc = 0;
+          iSpan = i--;
+          break;
+        case JS_ELEM:
+          if( bStr ){
+            if( bEsc ) bEsc = 0;
+            else if( c=='\\' ) bEsc = 1;
+            else if( c=='"' ) bStr = 0;
+          }else if( c=='"' ){
+            bStr = 1;
+          }else if( c=='{' || c=='[' ){
+            nDepth++;
+          }else if( nDepth>0 && (c=='}' || c==']') ){
+            nDepth--;
+          }else if( nDepth==0 && (c==',' || c==']') ){
+            if( cliElemAppend(p, &aElem, &nElem, &nElemAlloc,
+                              p->aChunk+iSpan, i-iSpan) ) break;
+            p->nIn = iBase + (sqlite3_int64)i + 1;
+            cliJsonObject(p, pEach, pType, aElem, nElem);
+            if( p->rc ) break;
+            p->iElem++;
+            eState = c==',' ? JS_NEXT : JS_END;
+          }
+          break;
+        default:                  /* JS_END */
+          if( !cliJsonWs(c) ){
+            cliError(p, "%s: not valid JSON: text after the closing ']' of "
+                     "the array", p->zName);
+          }
+          break;
+      }
+    }
+    if( eState==JS_ELEM && p->rc==0 ){
+      /* the element goes on in the next chunk */
+      cliElemAppend(p, &aElem, &nElem, &nElemAlloc, p->aChunk+iSpan,
+                    n-iSpan);
+    }
+    iBase += (sqlite3_int64)n;
+  }
+  if( p->rc==0 ){
+    if( eState==JS_START || eState==JS_OTHER ){
+      cliJsonTopError(p);
+    }else if( eState!=JS_END ){
+      cliErrorAt(p, "not valid JSON: the array is not closed by the end of "
+                 "the input");
+    }
+  }
+  sqlite3_finalize(pEach);
+  sqlite3_finalize(pType);
+  free(aElem);
 }
 
 /* ---------------------------------------------------------------------
@@ -1465,7 +1597,9 @@ static const char zUsage[] =
 "\n"
 "Insert every record of FILE (standard input if '-' or none) into TABLE of\n"
 "the SQLite database DB, or update the row with the same key: a bulk\n"
-"upsert, through the upsert_into extension (compiled in).\n"
+"upsert, through the upsert_into extension (compiled in).  TABLE is NAME\n"
+"or main.NAME, quoted as in SQL if need be: a table whose name holds a dot\n"
+"is '\"a.b\"'.\n"
 "\n"
 "Input:\n"
 "  --csv, --tsv      comma- or tab-separated values; the first row names\n"
@@ -1480,30 +1614,43 @@ static const char zUsage[] =
 "                    of all the objects, and a key an object lacks is NULL\n"
 "  Without one of these, the format comes from FILE's extension: .csv,\n"
 "  .tsv or .tab, .json, .jsonl or .ndjson.  A UTF-8 BOM is skipped.\n"
+"  --fill-short      CSV, TSV: a record with fewer fields than the header\n"
+"                    has NULL in the rest (default: an error)\n"
+"  --ignore-extra    CSV, TSV: the fields of a record past the header's\n"
+"                    are dropped (default: an error)\n"
+"  --empty-string    CSV, TSV: an empty unquoted field is the empty string,\n"
+"                    as in the sqlite3 shell's .import (default: NULL)\n"
 "\n"
 "Upsert:\n"
-"  --key a,b         the conflict target: the PRIMARY KEY (default) or the\n"
-"                    columns of a UNIQUE index\n"
-"  --update a,b      columns overwritten when the key exists (default: every\n"
+"  -k, --key a,b     the conflict target: the PRIMARY KEY (default) or the\n"
+"                    columns of a UNIQUE index; given twice, --key a\n"
+"                    --key b is the key (a,b)\n"
+"  --pk a,b          the same as --key\n"
+"  -u, --update a,b  columns overwritten when the key exists (default: every\n"
 "                    non-key column of the input); --update '' inserts new\n"
 "                    keys only and leaves existing rows alone\n"
 "  --keep a,b        columns written for new rows only, never overwritten\n"
+"                    (--update and --keep add up when given twice, too)\n"
 "  --nulls keep      a NULL means \"not given\": a new row gets the column's\n"
 "                    DEFAULT, an existing row keeps its value\n"
 "                    (default: --nulls overwrite)\n"
 "  Columns of TABLE that the input does not name are left alone.\n"
 "\n"
 "Table:\n"
-"  --create          create TABLE if it does not exist: the input's columns,\n"
+"  -c, --create      create TABLE if it does not exist: the input's columns,\n"
 "                    typed INTEGER, REAL, NUMERIC or TEXT (or none, for JSON\n"
 "                    that mixes them) from all the values seen, so that each\n"
 "                    value is kept as it is; PRIMARY KEY (--key, which\n"
 "                    --create then needs).  The input is read twice.\n"
-"                    Without --create a missing table or a column TABLE\n"
-"                    lacks is an error.\n"
+"                    Without --create a missing database file or a\n"
+"                    missing table is an error.\n"
+"  --alter           add the columns of the input that TABLE lacks, typed\n"
+"                    as --create types them (ALTER TABLE ADD COLUMN, in\n"
+"                    the run's transaction).  The input is read twice.\n"
+"                    Without --alter a column TABLE lacks is an error.\n"
 "\n"
 "Transactions:\n"
-"  --batch N         commit every N rows; on an error, says which rows were\n"
+"  -b, --batch N     commit every N rows; on an error, says which rows were\n"
 "                    committed.  Default: the whole input is one transaction,\n"
 "                    so any error leaves the database as it was.\n"
 "  --no-foreign-keys do not enforce FOREIGN KEY constraints.  By default\n"
@@ -1511,14 +1658,27 @@ static const char zUsage[] =
 "                    may come before the row it refers to); a violation\n"
 "                    fails the run as any constraint does.\n"
 "\n"
+"Output:\n"
+"  -q, --quiet       no summary line and no progress; errors are still shown\n"
 "  -h, --help        this help\n"
+"  -V, --version     the version: \"" PROG " " UPSERT_VERSION "\"\n"
+"  Flags may come anywhere; a short flag stands alone (-c -q, not -cq);\n"
+"  a value follows as the next argument, or after = (--key=id); \"--\"\n"
+"  ends the flags.\n"
 "\n"
 "At the end: \"inserted N, updated M, skipped K in T s\" on standard output.\n"
 "Errors name the record, \"file:line: what\" ($[i] for an element of a JSON\n"
-"array), and the exit status is 1 (2 for a usage error).  SIGINT (Ctrl-C)\n"
-"or SIGTERM stops the run as an error does, with exit status 130 or 143.\n"
-"Progress (rows, rows/s, percent) goes to standard error when it is a\n"
-"terminal.\n"
+"array).  Progress (rows, rows/s, and a percentage for a regular file, not\n"
+"for a pipe) goes to standard error when it is a terminal.\n"
+"\n"
+"Exit status:\n"
+"  0                 every record written\n"
+"  1                 an error in the input or the database: nothing written\n"
+"                    (with --batch, the batches before it stay)\n"
+"  2                 a usage error: a flag, a value or an argument is wrong;\n"
+"                    nothing is opened\n"
+"  130, 143          interrupted by SIGINT (Ctrl-C) or SIGTERM, which stop\n"
+"                    the run as an error does\n"
 "\n"
 "Examples:\n"
 "  sqlite-upsert shop.db products products.csv\n"
@@ -1539,6 +1699,12 @@ static int cliUsageError(const char *zFmt, ...){
   return 2;
 }
 
+/* Out of memory while the command line is read: exit status 1. */
+static int cliArgNomem(void){
+  fprintf(stderr, PROG ": out of memory\n");
+  return 1;
+}
+
 /* The format FILE's name implies, or FMT_NONE. */
 static int cliFormatOfName(const char *zFile){
   static const struct { const char *zExt; int eFmt; } aExt[] = {
@@ -1556,99 +1722,264 @@ static int cliFormatOfName(const char *zFile){
 }
 
 /*
+** The flags, for cliArgs.  A flag is given as --name, -name (as the
+** sqlite3 shell takes them) or, if it has one, as its short form -x, on
+** its own: "-c -q", not "-cq".  A flag with a value (bValue) takes it
+** from the next argument, or after "=" in the long form: --key=id.
+** test/cli.test checks that --help and the man page name the same flags.
+*/
+enum {
+  FLAG_CSV, FLAG_TSV, FLAG_JSON, FLAG_JSONL,          /* FMT_* - 1 */
+  FLAG_KEY, FLAG_UPDATE, FLAG_KEEP, FLAG_NULLS, FLAG_CREATE, FLAG_BATCH,
+  FLAG_NOFK, FLAG_QUIET, FLAG_HELP, FLAG_VERSION, FLAG_FILL, FLAG_EXTRA,
+  FLAG_EMPTY, FLAG_ALTER
+};
+static const struct CliFlag {
+  const char *zName;          /* long name, without the dashes */
+  char cShort;                /* short form, or 0 */
+  char bValue;                /* takes a value */
+  char eFlag;                 /* FLAG_* */
+} aCliFlag[] = {
+  { "csv",             0,  0, FLAG_CSV },
+  { "tsv",             0,  0, FLAG_TSV },
+  { "json",            0,  0, FLAG_JSON },
+  { "jsonl",           0,  0, FLAG_JSONL },
+  { "key",             'k', 1, FLAG_KEY },
+  { "pk",              0,  1, FLAG_KEY },     /* as sqlite-utils says it */
+  { "update",          'u', 1, FLAG_UPDATE },
+  { "keep",            0,  1, FLAG_KEEP },
+  { "nulls",           0,  1, FLAG_NULLS },
+  { "create",          'c', 0, FLAG_CREATE },
+  { "alter",           0,  0, FLAG_ALTER },
+  { "batch",           'b', 1, FLAG_BATCH },
+  { "no-foreign-keys", 0,  0, FLAG_NOFK },
+  { "fill-short",      0,  0, FLAG_FILL },
+  { "ignore-extra",    0,  0, FLAG_EXTRA },
+  { "empty-string",    0,  0, FLAG_EMPTY },
+  { "quiet",           'q', 0, FLAG_QUIET },
+  { "help",            'h', 0, FLAG_HELP },
+  { "version",         'V', 0, FLAG_VERSION },
+};
+
+/* The flag argument z names (with its dashes), or NULL.  *pzVal is set to
+** the text after "=" of a long form, or NULL. */
+static const struct CliFlag *cliFlagFind(const char *z, const char **pzVal){
+  size_t i, k;
+  *pzVal = 0;
+  if( z[1]!='-' && z[1]!=0 && z[2]==0 ){
+    for(i=0; i<sizeof(aCliFlag)/sizeof(aCliFlag[0]); i++){
+      if( aCliFlag[i].cShort==z[1] ) return &aCliFlag[i];
+    }
+  }
+  z += z[1]=='-' ? 2 : 1;
+  k = strcspn(z, "=");
+  for(i=0; i<sizeof(aCliFlag)/sizeof(aCliFlag[0]); i++){
+    if( strlen(aCliFlag[i].zName)==k && memcmp(aCliFlag[i].zName, z, k)==0 ){
+      if( z[k]=='=' ) *pzVal = z+k+1;
+      return &aCliFlag[i];
+    }
+  }
+  return 0;
+}
+
+/*
+** Add the columns zVal of a list flag (--key a,b) to the list *pzList,
+** so that "--key a --key b" is "a,b".  The empty list (--update '') may
+** only be given alone.  Returns 0, or 2 after a usage error.
+*/
+static int cliListAdd(char **pzList, const char *zFlag, const char *zVal){
+  char *zNew;
+  if( *pzList && ((*pzList)[0]==0 || zVal[0]==0) ){
+    return cliUsageError("--%s '' cannot be given with other --%s columns",
+                         zFlag, zFlag);
+  }
+  zNew = *pzList ? sqlite3_mprintf("%s,%s", *pzList, zVal)
+                 : sqlite3_mprintf("%s", zVal);
+  if( zNew==0 ) return cliArgNomem();
+  sqlite3_free(*pzList);
+  *pzList = zNew;
+  return 0;
+}
+
+/*
+** One identifier of TABLE at *pz, into *pzOut (sqlite3_malloc'd): quoted
+** as SQL quotes it ("a.b", with "" for a quote; `a.b`; [a.b]), or bare,
+** up to the next dot.  *pz is moved past it.  Returns 0, 1 if a quote
+** is not closed, or 2 on OOM.
+*/
+static int cliIdent(const char **pz, char **pzOut){
+  const char *z = *pz;
+  char cEnd = z[0]=='"' ? '"' : z[0]=='`' ? '`' : z[0]=='[' ? ']' : 0;
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  if( cEnd==0 ){
+    size_t n = strcspn(z, ".");
+    sqlite3_str_append(pStr, z, (int)n);
+    z += n;
+  }else{
+    for(z++; *z; z++){
+      if( *z==cEnd ){
+        if( cEnd==']' || z[1]!=cEnd ) break;
+        z++;                    /* a doubled quote is one */
+      }
+      sqlite3_str_appendchar(pStr, 1, *z);
+    }
+    if( *z==0 ){
+      sqlite3_free(sqlite3_str_finish(pStr));
+      return 1;
+    }
+    z++;
+  }
+  if( sqlite3_str_length(pStr)==0 ){
+    sqlite3_free(sqlite3_str_finish(pStr));
+    *pzOut = sqlite3_mprintf("%s", "");
+  }else{
+    *pzOut = sqlite3_str_finish(pStr);
+  }
+  *pz = z;
+  return *pzOut ? 0 : 2;
+}
+
+/*
+** TABLE, zArg, into p->zTable: NAME or main.NAME, either part quoted as
+** in SQL.  A bare name with a dot is taken as SCHEMA.NAME, so that
+** "shop.users" never creates a table of that name; a table whose name
+** holds a dot is given quoted, "\"a.b\"".  A database file has one
+** schema, main; temp is refused as :memory: is, since what is written
+** there is gone when the tool exits.  Returns -1, or 2 after a usage
+** error.
+*/
+static int cliTableArg(Cli *p, const char *zArg){
+  const char *z = zArg;
+  char *zFirst = 0, *zSecond = 0;
+  int rc = -1, rcIdent;
+  if( (rcIdent = cliIdent(&z, &zFirst))!=0 ){
+    rc = rcIdent==2 ? cliArgNomem()
+                    : cliUsageError("TABLE '%s': a quote is not closed", zArg);
+  }else if( *z=='.' ){
+    z++;
+    if( (rcIdent = cliIdent(&z, &zSecond))!=0 ){
+      rc = rcIdent==2 ? cliArgNomem()
+                 : cliUsageError("TABLE '%s': a quote is not closed", zArg);
+    }else if( *z ){
+      rc = cliUsageError("TABLE '%s' is not NAME or main.NAME (quote a name "
+                         "that holds a dot: '\"%s\"')", zArg, zArg);
+    }else if( sqlite3_stricmp(zFirst, "temp")==0 ){
+      rc = cliUsageError("TABLE '%s': a temporary table is gone when "
+                         PROG " exits: nothing written to it would be "
+                         "kept", zArg);
+    }else if( sqlite3_stricmp(zFirst, "main")!=0 ){
+      rc = cliUsageError("TABLE '%s': no schema '%s' (a database file has "
+                         "one, main; quote a name that holds a dot: "
+                         "'\"%s\"')", zArg, zFirst, zArg);
+    }
+  }else if( *z ){
+    rc = cliUsageError("TABLE '%s': text after the closing quote", zArg);
+  }
+  if( rc<0 ){
+    p->zTable = zSecond ? zSecond : zFirst;
+    if( p->zTable[0]==0 ) rc = cliUsageError("TABLE '%s' is empty", zArg);
+    if( zSecond ){ zSecond = 0; }else{ zFirst = 0; }
+  }
+  sqlite3_free(zFirst);
+  sqlite3_free(zSecond);
+  return rc;
+}
+
+/*
 ** Parse the command line into p.  Returns -1 to go on, or an exit status
-** (0 after --help, 2 after a usage error).
+** (0 after --help or --version, 2 after a usage error).
 */
 static int cliArgs(Cli *p, int argc, char **argv){
-  static const struct { const char *zName; int eFmt; } aFmt[] = {
-    { "csv", FMT_CSV }, { "tsv", FMT_TSV },
-    { "json", FMT_JSON }, { "jsonl", FMT_JSONL },
-  };
   const char *azPos[3];
-  int nPos = 0, i, bOpts = 1;
+  int nPos = 0, i, rc, bOpts = 1;
   for(i=1; i<argc; i++){
     const char *z = argv[i];
     const char *zVal = 0;
-    char zFlag[32];
-    size_t k;
+    const struct CliFlag *pFlag;
     if( !bOpts || z[0]!='-' || z[1]==0 ){
       if( nPos==3 ) return cliUsageError("unexpected argument '%s'", z);
       azPos[nPos++] = z;
       continue;
     }
     if( strcmp(z, "--")==0 ){ bOpts = 0; continue; }
-    if( strcmp(z, "-h")==0 || strcmp(z, "--help")==0 || strcmp(z, "-help")==0 ){
-      fputs(zUsage, stdout);
-      return 0;
-    }
-    if( z[1]=='-' ) z++;
-    z++;
-    /* --flag=value or --flag value */
-    k = strcspn(z, "=");
-    if( k>=sizeof(zFlag) ) return cliUsageError("unknown option '%s'", argv[i]);
-    memcpy(zFlag, z, k);
-    zFlag[k] = 0;
-    if( z[k]=='=' ) zVal = z+k+1;
-    for(k=0; k<sizeof(aFmt)/sizeof(aFmt[0]); k++){
-      if( strcmp(zFlag, aFmt[k].zName)==0 ) break;
-    }
-    if( k<sizeof(aFmt)/sizeof(aFmt[0]) ){
-      if( zVal ) return cliUsageError("--%s takes no value", zFlag);
-      if( p->eFmt && p->eFmt!=aFmt[k].eFmt ){
-        return cliUsageError("more than one format given");
-      }
-      p->eFmt = aFmt[k].eFmt;
-      continue;
-    }
-    if( strcmp(zFlag, "create")==0 ){
-      if( zVal ) return cliUsageError("--create takes no value");
-      p->bCreate = 1;
-      continue;
-    }
-    if( strcmp(zFlag, "no-foreign-keys")==0 ){
-      if( zVal ) return cliUsageError("--no-foreign-keys takes no value");
-      p->bNoFk = 1;
-      continue;
-    }
-    if( strcmp(zFlag, "key") && strcmp(zFlag, "update") && strcmp(zFlag, "keep")
-     && strcmp(zFlag, "nulls") && strcmp(zFlag, "batch") ){
-      return cliUsageError("unknown option '%s'", argv[i]);
-    }
-    if( zVal==0 ){
-      if( i+1>=argc ) return cliUsageError("--%s needs a value", zFlag);
+    pFlag = cliFlagFind(z, &zVal);
+    if( pFlag==0 ) return cliUsageError("unknown option '%s'", z);
+    if( !pFlag->bValue ){
+      if( zVal ) return cliUsageError("--%s takes no value", pFlag->zName);
+    }else if( zVal==0 ){
+      if( i+1>=argc ) return cliUsageError("--%s needs a value", pFlag->zName);
       zVal = argv[++i];
     }
-    if( strcmp(zFlag, "key")==0 ){
-      if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
-      p->zKey = zVal;
-    }else if( strcmp(zFlag, "update")==0 ){
-      p->zUpdate = zVal;
-    }else if( strcmp(zFlag, "keep")==0 ){
-      p->zKeep = zVal;
-    }else if( strcmp(zFlag, "nulls")==0 ){
-      if( strcmp(zVal, "keep") && strcmp(zVal, "overwrite") ){
-        return cliUsageError("--nulls is 'keep' or 'overwrite', not '%s'",
-                             zVal);
+    switch( pFlag->eFlag ){
+      case FLAG_HELP:
+        fputs(zUsage, stdout);
+        return 0;
+      case FLAG_VERSION:
+        printf(PROG " " UPSERT_VERSION "\n");
+        return 0;
+      case FLAG_CSV: case FLAG_TSV: case FLAG_JSON: case FLAG_JSONL:
+        if( p->eFmt && p->eFmt!=pFlag->eFlag+1 ){
+          return cliUsageError("more than one format given");
+        }
+        p->eFmt = pFlag->eFlag+1;
+        break;
+      case FLAG_CREATE: p->bCreate = 1; break;
+      case FLAG_ALTER:  p->bAlter = 1;  break;
+      case FLAG_NOFK:   p->bNoFk = 1;   break;
+      case FLAG_QUIET:  p->bQuiet = 1;  break;
+      case FLAG_FILL:   p->bFillShort = 1;   break;
+      case FLAG_EXTRA:  p->bIgnoreExtra = 1; break;
+      case FLAG_EMPTY:  p->bEmptyString = 1; break;
+      case FLAG_KEY:
+        if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
+        if( (rc = cliListAdd(&p->zKey, "key", zVal)) ) return rc;
+        break;
+      case FLAG_UPDATE:
+        if( (rc = cliListAdd(&p->zUpdate, "update", zVal)) ) return rc;
+        break;
+      case FLAG_KEEP:
+        if( (rc = cliListAdd(&p->zKeep, "keep", zVal)) ) return rc;
+        break;
+      case FLAG_NULLS:
+        if( strcmp(zVal, "keep") && strcmp(zVal, "overwrite") ){
+          return cliUsageError("--nulls is 'keep' or 'overwrite', not '%s'",
+                               zVal);
+        }
+        p->zNulls = zVal;
+        break;
+      default: {                  /* FLAG_BATCH */
+        char *zEnd = 0;
+        long long n;
+        errno = 0;
+        n = strtoll(zVal, &zEnd, 10);
+        if( zVal[0]<'0' || zVal[0]>'9' || *zEnd || errno || n<1 ){
+          return cliUsageError("--batch needs a number of rows, 1 or more, "
+                               "not '%s'", zVal);
+        }
+        p->nBatch = n;
+        break;
       }
-      p->zNulls = zVal;
-    }else{
-      char *zEnd = 0;
-      long long n;
-      errno = 0;
-      n = strtoll(zVal, &zEnd, 10);
-      if( zVal[0]<'0' || zVal[0]>'9' || *zEnd || errno || n<1 ){
-        return cliUsageError("--batch needs a number of rows, 1 or more, "
-                             "not '%s'", zVal);
-      }
-      p->nBatch = n;
     }
   }
   if( nPos<2 ) return cliUsageError("needs a database and a table");
   if( p->zUpdate && p->zKeep ){
     return cliUsageError("--update and --keep cannot be used together");
   }
+  for(i=0; i<3; i++){
+    /* "--key id," names an empty column: a usage error, as --key '' is */
+    static const char *azFlag[] = { "key", "update", "keep" };
+    const char *zList = i==0 ? p->zKey : i==1 ? p->zUpdate : p->zKeep;
+    const char *z = zList && zList[0] ? zList : 0, *zName;
+    int n;
+    while( cliListNext(&z, &zName, &n) ){
+      if( n==0 ){
+        return cliUsageError("--%s: an empty column name in '%s'",
+                             azFlag[i], zList);
+      }
+    }
+  }
   p->zDb = azPos[0];
-  p->zTable = azPos[1];
+  if( (rc = cliTableArg(p, azPos[1]))>=0 ) return rc;
   p->zFile = nPos>2 ? azPos[2] : "-";
   if( p->eFmt==FMT_NONE ){
     if( strcmp(p->zFile, "-")==0 ){
@@ -1661,6 +1992,23 @@ static int cliArgs(Cli *p, int argc, char **argv){
                            "give --csv, --tsv, --json or --jsonl", p->zFile);
     }
   }
+  if( p->eFmt!=FMT_CSV && p->eFmt!=FMT_TSV ){
+    const char *zCsvOnly = p->bFillShort ? "fill-short"
+                         : p->bIgnoreExtra ? "ignore-extra"
+                         : p->bEmptyString ? "empty-string" : 0;
+    if( zCsvOnly ){
+      return cliUsageError("--%s is for CSV and TSV: JSON says null and "
+                           "\"\" itself", zCsvOnly);
+    }
+  }
+  return -1;
+}
+
+/* The value of hexadecimal digit c, or -1. */
+static int cliHexDigit(char c){
+  if( c>='0' && c<='9' ) return c-'0';
+  if( c>='a' && c<='f' ) return c-'a'+10;
+  if( c>='A' && c<='F' ) return c-'A'+10;
   return -1;
 }
 
@@ -1686,6 +2034,7 @@ static void cliOpenInput(Cli *p){
     if( iStart<0 ) iStart = 0;
     p->iInStart = (sqlite3_int64)iStart;
     p->szIn = (sqlite3_int64)st.st_size - p->iInStart;
+    p->bSized = 1;
   }
   p->nChunkAlloc = CHUNK;
   p->aChunk = malloc(p->nChunkAlloc);
@@ -1725,6 +2074,63 @@ static void cliRewind(Cli *p){
 }
 
 /*
+** The file a database name zDb names, sqlite3_malloc'd: zDb itself, or
+** the path of a URI, "file:data.db?cache=shared" or "file:///x/data.db",
+** %-escapes decoded.  NULL for a URI with an authority other than
+** localhost, or on OOM.
+*/
+static char *cliDbPath(const char *zDb){
+  const char *z = zDb;
+  sqlite3_str *pStr;
+  if( sqlite3_strnicmp(z, "file:", 5)!=0 ) return sqlite3_mprintf("%s", z);
+  z += 5;
+  if( z[0]=='/' && z[1]=='/' ){
+    if( z[2]=='/' ) z += 2;
+    else if( sqlite3_strnicmp(z+2, "localhost/", 10)==0 ) z += 11;
+    else return 0;
+  }
+  pStr = sqlite3_str_new(0);
+  for(; *z && *z!='?' && *z!='#'; z++){
+    int h1, h2;
+    if( z[0]=='%' && (h1 = cliHexDigit(z[1]))>=0
+     && (h2 = cliHexDigit(z[2]))>=0 ){
+      sqlite3_str_appendchar(pStr, 1, (char)(h1*16+h2));
+      z += 2;
+    }else{
+      sqlite3_str_appendchar(pStr, 1, *z);
+    }
+  }
+  return sqlite3_str_finish(pStr);
+}
+
+/*
+** Why database zDb cannot be opened without SQLITE_OPEN_CREATE, when the
+** reason is that it is missing: a message, sqlite3_malloc'd, or NULL to
+** keep SQLite's ("unable to open database file").
+*/
+static char *cliDbMissing(const char *zDb){
+  struct stat st;
+  char *zPath = cliDbPath(zDb), *zMsg = 0, *zSlash;
+  if( zPath==0 || zPath[0]==0 ){
+    sqlite3_free(zPath);
+    return 0;
+  }
+  if( stat(zPath, &st)!=0 && errno==ENOENT ){
+    zSlash = strrchr(zPath, '/');
+    if( zSlash ) *zSlash = 0;
+    if( zSlash==0 || zSlash==zPath || stat(zPath, &st)==0 ){
+      zMsg = sqlite3_mprintf("cannot open %s: the file does not exist "
+                             "(--create creates it)", zDb);
+    }else{
+      zMsg = sqlite3_mprintf("cannot open %s: directory %s does not exist",
+                             zDb, zPath);
+    }
+  }
+  sqlite3_free(zPath);
+  return zMsg;
+}
+
+/*
 ** Open the database, begin the transaction and look for the table.
 **
 ** The file is opened without SQLITE_OPEN_CREATE first: only if that
@@ -1754,8 +2160,13 @@ static void cliOpenDb(Cli *p){
     if( rc==SQLITE_OK ) p->bNewDb = 1;
   }
   if( rc!=SQLITE_OK ){
-    cliError(p, "cannot open %s: %s", p->zDb,
-             p->db ? sqlite3_errmsg(p->db) : "out of memory");
+    char *zMissing = rc==SQLITE_CANTOPEN ? cliDbMissing(p->zDb) : 0;
+    if( zMissing ){
+      cliError(p, "%z", zMissing);
+    }else{
+      cliError(p, "cannot open %s: %s", p->zDb,
+               p->db ? sqlite3_errmsg(p->db) : "out of memory");
+    }
     return;
   }
   zPath = sqlite3_db_filename(p->db, "main");
@@ -1825,10 +2236,16 @@ int main(int argc, char **argv){
 
   memset(p, 0, sizeof(*p));
   rc = cliArgs(p, argc, argv);
-  if( rc>=0 ) return rc;
+  if( rc>=0 ){
+    sqlite3_free(p->zTable);
+    sqlite3_free(p->zKey);
+    sqlite3_free(p->zUpdate);
+    sqlite3_free(p->zKeep);
+    return rc;
+  }
   p->tStart = cliNow();
   p->tNext = p->tStart;
-  p->bTty = isatty(2);
+  p->bTty = isatty(2) && !p->bQuiet;
   cliCatchSignals();
 
   cliOpenInput(p);
@@ -1836,7 +2253,8 @@ int main(int argc, char **argv){
   switch( p->eFmt ){
     case FMT_CSV:
     case FMT_TSV:
-      if( !p->bTableExists ){
+      if( !p->bTableExists || p->bAlter ){
+        /* a first pass for the types of the columns to create */
         cliSpool(p);
         if( p->rc==0 ) cliCsvRun(p, 1);
         cliRewind(p);
@@ -1844,7 +2262,11 @@ int main(int argc, char **argv){
       if( p->rc==0 ) cliCsvRun(p, 0);
       break;
     case FMT_JSON:
-      if( p->rc==0 ) cliJsonRun(p);
+      cliSpool(p);
+      if( p->rc==0 ) cliJsonRun(p, 1);
+      cliRewind(p);
+      cliSetup(p);
+      if( p->rc==0 ) cliJsonRun(p, 0);
       break;
     default:
       cliSpool(p);
@@ -1858,10 +2280,12 @@ int main(int argc, char **argv){
   cliCommit(p);
 
   if( p->rc==0 ){
-    cliCounts(p, aCount);
-    printf("inserted %lld, updated %lld, skipped %lld in %.2f s\n",
-           (long long)aCount[0], (long long)aCount[1], (long long)aCount[2],
-           cliNow()-p->tStart);
+    if( !p->bQuiet ){
+      cliCounts(p, aCount);
+      printf("inserted %lld, updated %lld, skipped %lld in %.2f s\n",
+             (long long)aCount[0], (long long)aCount[1],
+             (long long)aCount[2], cliNow()-p->tStart);
+    }
   }else{
     int bRolledBack = 0;
     fprintf(stderr, PROG ": %s\n", p->zErr ? p->zErr : "out of memory");
@@ -1910,5 +2334,9 @@ int main(int argc, char **argv){
   free(p->aChunk);
   sqlite3_free(p->zErr);
   sqlite3_free(p->zDbPath);
+  sqlite3_free(p->zTable);
+  sqlite3_free(p->zKey);
+  sqlite3_free(p->zUpdate);
+  sqlite3_free(p->zKeep);
   return p->rc;
 }
