@@ -1227,7 +1227,9 @@ static void cliJsonKey(Cli *p, sqlite3_stmt *pStmt, int iKeyCol, int *piHint){
 
 /* 1 if z, n bytes, may escape a NUL: holds the text \u0000. */
 static int cliJsonMayHoldNul(const char *z, size_t n){
-  const char *zEnd = z + n;
+  const char *zEnd;
+  if( z==0 ) return 0;
+  zEnd = z + n;
   while( (z = memchr(z, '\\', (size_t)(zEnd-z)))!=0 ){
     if( zEnd-z>=6 && memcmp(z, "\\u0000", 6)==0 ) return 1;
     z++;
