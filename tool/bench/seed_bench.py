@@ -393,7 +393,8 @@ def print_markdown(fig, clock):
               "on_conf": "3 `on_conflict_do_update`, dicts",
               "native": "4 native upsert, `exec_driver_sql`",
               "up_core": "5 upsert_into, `insert(up)` + dicts",
-              "up_sql": "5b upsert_into, `exec_driver_sql`"}
+              "up_sql": "5b upsert_into, `exec_driver_sql`",
+              "pkg": "6 `sqlite_upsert.sqlalchemy.upsert`, dicts"}
 
     def sig2(x):                        # 2.62, 0.050, 0.0075
         return "%.*f" % (max(2, 1 - math.floor(math.log10(x))), x)
