@@ -8,7 +8,10 @@
 #                    $(PREFIX)/share/man/man1 (PREFIX=/usr/local; DESTDIR
 #                    for staging)
 #   make uninstall   remove what make install put there
-#   make bench       bench-cli, then dist/bench and bench-python
+#   make bench       bench-cli, then dist/bench, bench-python and
+#                    bench-sync
+#   make bench-sync  a re-import of a 1M-row feed with 1 % changed:
+#                    unchanged=skip against plain and native upserts
 #   make bench-python    SQLAlchemy's bulk upserts against upsert_into
 #   make bench-cli       sqlite-upsert against .import and sqlite-utils
 #   make bench-callgrind instructions per method of dist/bench (valgrind)
@@ -74,7 +77,7 @@ endif
 EXT := dist/upsert.$(SUFFIX)
 
 .PHONY: all test demo install uninstall bench bench-python bench-cli \
-  bench-callgrind bench-doc asan valgrind fuzz fuzz-ci oom crash \
+  bench-callgrind bench-sync bench-doc asan valgrind fuzz fuzz-ci oom crash \
   test-clients package-python test-python package-node test-node lint \
   clean deps deps-clients deps-packages deps-fuzz deps-lint
 
@@ -218,11 +221,23 @@ dist/bench: tool/bench/bench.c
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) tool/bench/bench.c -lsqlite3 -o $@
 
-# Every benchmark but callgrind's: bench-cli first, then dist/bench and
-# seed_bench.py.
-bench: bench-cli $(EXT) dist/bench
+# Every benchmark but callgrind's: bench-cli first, then dist/bench,
+# seed_bench.py and bench-sync.
+bench: bench-cli $(EXT) dist/bench dist/bench-sync
 	dist/bench $(BENCH_FLAGS)
 	/usr/bin/python3 tool/bench/seed_bench.py $(SEED_BENCH_FLAGS)
+	sh tool/bench/bench-sync.sh
+
+# A re-import of a feed (tool/bench/bench-sync.c): wall time, pages
+# written and WAL bytes of each method, and callgrind's instructions
+# (valgrind, if installed), as a table (tool/bench/bench-sync.sh;
+# SYNC_ROWS chooses the table's size, 1000000 by default).
+dist/bench-sync: tool/bench/bench-sync.c
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) tool/bench/bench-sync.c -lsqlite3 -o $@
+
+bench-sync: $(EXT) dist/bench-sync
+	sh tool/bench/bench-sync.sh
 
 # From Python: SQLAlchemy's bulk-upsert answers, a native executemany and
 # upsert_into (Debian's python3 and python3-sqlalchemy: tool/deps.sh clients).

@@ -43,6 +43,9 @@
 **   keep=(..)    declared columns never overwritten; not with update=
 **   nulls=keep   an incoming NULL means "not given" (default: overwrite)
 **   where=EXPR   update only where EXPR holds (TEMP tables only)
+**   unchanged=skip  leave a row that would be updated to what it holds
+**                already untouched, and count it skipped (default:
+**                unchanged=update)
 **
 **   upsert_into_stats('up' [, 'reset']) returns, as JSON, how many rows
 **   the table inserted, updated and skipped on this connection.
@@ -231,6 +234,8 @@ struct UpsertTab {
   int bRowid;                /* True if the backing table has a rowid */
   int bShadow;               /* True if it is a shadow table */
   int bNullsKeep;            /* True for nulls=keep */
+  int bSkipSame;             /* True for unchanged=skip */
+  int bStrict;               /* True if the backing table is STRICT */
   int eEnc;                  /* Text encoding, SQLITE_UTF8 or UTF16LE/BE */
   int nCol;                  /* Number of declared columns */
   char **azCol;              /* Names of the declared columns */
@@ -238,6 +243,8 @@ struct UpsertTab {
 #define UPSERT_F_UPDATE 0x01   /* Overwritten on conflict */
 #define UPSERT_F_KEY    0x02   /* Part of the conflict target */
 #define UPSERT_F_NEED   0x04   /* NOT NULL and no DEFAULT */
+#define UPSERT_F_ASIS   0x08   /* Stores values as given: BLOB affinity,
+                               ** or ANY in a STRICT table */
   int nNeed;                 /* Undeclared NOT NULL columns without DEFAULT */
   char **azNeed;             /* Their names */
   char **azKeyColl;          /* Collation of each key column, or NULL */
@@ -492,7 +499,7 @@ static void upsertFreeList(char **az, int n){
 ** The options, in the order of UpsertOpt.az[].
 */
 static const char *azUpsertOpt[] = {
-  "key", "columns", "update", "keep", "nulls", "where"
+  "key", "columns", "update", "keep", "nulls", "where", "unchanged"
 };
 
 #define UPSERT_OPT_KEY     0
@@ -501,7 +508,8 @@ static const char *azUpsertOpt[] = {
 #define UPSERT_OPT_KEEP    3
 #define UPSERT_OPT_NULLS   4
 #define UPSERT_OPT_WHERE   5
-#define UPSERT_N_OPT       6
+#define UPSERT_OPT_UNCHANGED 6
+#define UPSERT_N_OPT       7
 
 /*
 ** Split the arguments "name=value" into az[], one per option of
@@ -558,7 +566,7 @@ static const char *const azUpsertSql[] = {
 #define UPSERT_SQL_DB_SEQ 0          /* ?1 is an attached schema */
   "SELECT seq FROM pragma_database_list WHERE name=?1 COLLATE nocase",
 #define UPSERT_SQL_RESOLVE 1         /* ?1 table, ?2 schema or NULL */
-  "SELECT l.schema, l.name, l.type, l.wr, d.seq"
+  "SELECT l.schema, l.name, l.type, l.wr, d.seq, l.strict"
   "  FROM pragma_database_list AS d, pragma_table_list AS l"
   " WHERE l.schema=d.name AND l.name=?1 COLLATE nocase"
   "   AND (?2 IS NULL OR d.name=?2 COLLATE nocase)"
@@ -739,6 +747,42 @@ static void upsertAppendInsert(
 }
 
 /*
+** Append to p, for unchanged=skip, "NOT (c1 IS ... AND c2 IS ...) AND ",
+** true where the update would change what a column it overwrites holds.
+**
+** excluded.c is the value before the column's affinity applies, so it is
+** compared as +excluded.c, which has no affinity: the comparison then
+** applies the column's, as the write would.  After a numeric affinity,
+** an integer and an equal real cannot both remain (a real with an integer
+** value becomes an integer; REAL columns read back as reals), so equal
+** means the same value of the same type; a column that stores values as
+** given compares their types too, since IS takes 1 and 1.0 as equal.
+** COLLATE BINARY: 'a' and 'A' differ in any column.
+*/
+static void upsertAppendChanged(
+  sqlite3_str *p,
+  UpsertTab *pTab,
+  const unsigned char *aNull
+){
+  const char *zSep = "NOT (";
+  int i;
+  for(i=0; i<pTab->nCol; i++){
+    const char *z = pTab->azCol[i];
+    if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
+      continue;
+    }
+    sqlite3_str_appendf(p, "%s\"%w\" IS +excluded.\"%w\" COLLATE BINARY",
+                        zSep, z, z);
+    if( pTab->aFlag[i] & UPSERT_F_ASIS ){
+      sqlite3_str_appendf(p, " AND typeof(\"%w\")=typeof(excluded.\"%w\")",
+                          z, z);
+    }
+    zSep = " AND ";
+  }
+  sqlite3_str_appendall(p, ") AND ");
+}
+
+/*
 ** Append to p the ON CONFLICT clause of an inner upsert for the NULL
 ** pattern aNull: see upsertWriteStmt().
 */
@@ -769,6 +813,7 @@ static void upsertAppendConflict(
     /* upsert_into_count() runs only for rows that are updated */
     sqlite3_str_appendall(p, " WHERE ");
     if( pTab->zWhere ) sqlite3_str_appendf(p, "(%s) AND ", pTab->zWhere);
+    if( pTab->bSkipSame ) upsertAppendChanged(p, pTab, aNull);
     sqlite3_str_appendf(p, "upsert_into_count(?%d)", pTab->nCol+1);
   }
 }
@@ -977,6 +1022,7 @@ static int upsertResolve(
         pTab->bRowid = sqlite3_column_int(pStmt, 3)==0;
         pTab->bShadow = zType && strcmp(zType, "shadow")==0;
         pTab->iDb = sqlite3_column_int(pStmt, 4);
+        pTab->bStrict = sqlite3_column_int(pStmt, 5);
         if( pTab->zDb==0 || pTab->zTab==0 ) rc = SQLITE_NOMEM;
       }
     }else{
@@ -1444,6 +1490,33 @@ static int upsertConfigKey(UpsertTab *pTab, UpsertConfig *pC, char **pzErr){
   return rc;
 }
 
+/* True if the declared type zType contains zWord, in any case */
+static int upsertTypeHas(const char *zType, const char *zWord){
+  int n = (int)strlen(zWord);
+  for(; *zType; zType++){
+    if( sqlite3_strnicmp(zType, zWord, n)==0 ) return 1;
+  }
+  return 0;
+}
+
+/*
+** True if a column of declared type zType, in a table that is STRICT if
+** bStrict, has no affinity and so stores every value as given: its type
+** is empty or names a BLOB (by the rules of "Determination Of Column
+** Affinity" in SQLite's datatype3 document, in their order), or it is
+** ANY in a STRICT table.
+*/
+static int upsertStoresAsIs(const char *zType, int bStrict){
+  if( bStrict ) return sqlite3_stricmp(zType, "ANY")==0
+                    || sqlite3_stricmp(zType, "BLOB")==0;
+  if( upsertTypeHas(zType, "INT") ) return 0;
+  if( upsertTypeHas(zType, "CHAR") || upsertTypeHas(zType, "CLOB")
+   || upsertTypeHas(zType, "TEXT") ){
+    return 0;
+  }
+  return zType[0]==0 || upsertTypeHas(zType, "BLOB");
+}
+
 /*
 ** columns=: the declared columns (default: all), which must hold the key.
 ** Fills pTab->azCol, aFlag and aiKey, appends the declaration of each
@@ -1484,6 +1557,9 @@ static int upsertConfigColumns(
     pTab->aFlag[i] = upsertFindInt(pC->aiKey, pC->nKey, iCol)>=0 ?
                      UPSERT_F_KEY : UPSERT_F_UPDATE;
     if( p->aNeed[iCol] ) pTab->aFlag[i] |= UPSERT_F_NEED;
+    if( upsertStoresAsIs(p->azType[iCol], pTab->bStrict) ){
+      pTab->aFlag[i] |= UPSERT_F_ASIS;
+    }
     sqlite3_str_appendf(pDecl, "%s\"%w\"", i ? ", " : "", p->azName[iCol]);
     if( p->azType[iCol][0] ) upsertAppendType(pDecl, p->azType[iCol]);
   }
@@ -1569,6 +1645,26 @@ static int upsertConfigNulls(
 }
 
 /*
+** unchanged=: skip or update (the default).
+*/
+static int upsertConfigUnchanged(
+  UpsertTab *pTab, UpsertConfig *pC,
+  char **pzErr
+){
+  int rc = SQLITE_OK;
+  const char *z = pC->azOpt[UPSERT_OPT_UNCHANGED];
+  int n = pC->anOpt[UPSERT_OPT_UNCHANGED];
+  if( z==0 ) return SQLITE_OK;
+  if( n==4 && sqlite3_strnicmp(z, "skip", 4)==0 ){
+    pTab->bSkipSame = 1;
+  }else if( n!=6 || sqlite3_strnicmp(z, "update", 6)!=0 ){
+    upsertFail(&rc, pzErr, UPSERT_ERR "unchanged= must be skip or update,"
+        " not '%.*s'", n, z);
+  }
+  return rc;
+}
+
+/*
 ** where=, on a TEMP table only: it carries SQL (see the comment above
 ** upsertInit()).  The statement is compiled now, so that a bad
 ** expression fails here.
@@ -1631,6 +1727,7 @@ static int upsertConfigure(
   if( rc==SQLITE_OK ) rc = upsertConfigColumns(pTab, &c, pDecl, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigUpdate(pTab, &c, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigNulls(pTab, &c, pzErr);
+  if( rc==SQLITE_OK ) rc = upsertConfigUnchanged(pTab, &c, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigWhere(pTab, &c, zVtabDb, pzErr);
   sqlite3_free(ai);
   return rc;
@@ -1976,6 +2073,8 @@ static void upsertSwapDerived(UpsertTab *a, UpsertTab *b){
   UPSERT_SWAP(iDb);
   UPSERT_SWAP(bRowid);
   UPSERT_SWAP(bNullsKeep);
+  UPSERT_SWAP(bSkipSame);
+  UPSERT_SWAP(bStrict);
   UPSERT_SWAP(eEnc);
   UPSERT_SWAP(nCol);
   UPSERT_SWAP(azCol);
