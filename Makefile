@@ -16,7 +16,8 @@
 #   make bench-cli       sqlite-upsert against .import and sqlite-utils
 #   make bench-callgrind instructions per method of dist/bench (valgrind)
 #   make bench-doc   run the benchmarks and write their tables into
-#                    doc/benchmarks.md (tool/bench/report.sh)
+#                    doc/benchmarks.md (tool/bench/report.sh) and
+#                    doc/sync.md (tool/bench/bench-sync.sh --doc)
 #   make asan        the suite under AddressSanitizer and UBSan
 #   make valgrind    the suite under valgrind memcheck
 #   make fuzz        each libFuzzer target for FUZZ_SECONDS (60)
@@ -257,8 +258,9 @@ bench-callgrind: $(EXT) dist/bench
 # The tables of doc/benchmarks.md, from a run on this machine, with the
 # machine and SQLite version (the variables of tool/bench/report.sh, e.g.
 # BENCH_FLAGS=-q, choose a quick run).
-bench-doc: $(EXT) dist/bench dist/sqlite-upsert
+bench-doc: $(EXT) dist/bench dist/sqlite-upsert dist/bench-sync
 	sh tool/bench/report.sh
+	sh tool/bench/bench-sync.sh --doc
 
 demo: deps $(EXT)
 	$(SQLITE3) :memory: < tool/examples/demo.sql

@@ -9,8 +9,19 @@
 #
 #   sh tool/bench/bench-sync.sh                 1M rows
 #   SYNC_ROWS=100000 sh tool/bench/bench-sync.sh
+#   sh tool/bench/bench-sync.sh --doc           and write the table into
+#                                              doc/sync.md, between its
+#                                              <!-- sync:begin --> and
+#                                              <!-- sync:end --> lines
 set -e
 cd "$(dirname "$0")/../.."
+doc=
+[ "${1:-}" = --doc ] && doc=doc/sync.md
+if [ -n "$doc" ] && ! { grep -q '^<!-- sync:begin -->$' "$doc" &&
+                        grep -q '^<!-- sync:end -->$' "$doc"; }; then
+  echo "bench-sync.sh: $doc has no <!-- sync:begin --> and <!-- sync:end --> lines" >&2
+  exit 1
+fi
 make -s all dist/bench-sync
 rows=${SYNC_ROWS:-1000000}
 runs=${SYNC_RUNS:-3}
@@ -37,6 +48,10 @@ if [ "${SYNC_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
   done
 fi
 
+{
+echo "<!-- Written by tool/bench/bench-sync.sh --doc; do not edit by hand. -->"
+echo
+echo "SQLite $(sqlite3 :memory: 'SELECT sqlite_version()'), $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores."
 echo "Re-import of $rows rows plus $((rows / 200)) new, 1 % changed; WAL file database; wall time the median of $runs runs; instructions (callgrind) of one run on $irrows rows"
 echo
 echo "| shape | method | wall s | x native | instructions | x native | pages written | x native | WAL MB |"
@@ -59,4 +74,14 @@ awk -F '\t' -v runs="$runs" '
         p[1], name[k], w, w / wb, irs, irr, pages[k], pages[k] / pages[b],
         wal[k] / 1048576
     }
-  }' "$out/ir.tsv" "$out/runs.tsv"
+  }' "$out/ir.tsv" "$out/runs.tsv" 
+} >"$out/table.md"
+cat "$out/table.md"
+if [ -n "$doc" ]; then
+  awk -v t="$out/table.md" '
+    /^<!-- sync:end -->$/ { while ((getline l < t) > 0) print l; skip = 0 }
+    !skip { print }
+    /^<!-- sync:begin -->$/ { skip = 1 }' "$doc" >"$out/doc.md"
+  mv "$out/doc.md" "$doc"
+  echo "bench-sync.sh: wrote the table into $doc"
+fi

@@ -24,6 +24,10 @@
 ** (BEGIN IMMEDIATE ... COMMIT), or one per --batch N rows, with foreign
 ** keys enforced (unless --no-foreign-keys) and deferred to each COMMIT.
 ** SIGINT and SIGTERM make the run fail as an error does (cliOnSignal).
+** --delete-missing keeps each record's key in a temp table and, at the
+** end, deletes the rows of the table that have none there
+** (cliSeenSetup, cliDeleteMissing); --dry-run rolls back instead of the
+** COMMIT.
 **
 ** Formats.  CSV and TSV are parsed by libcsv in strict mode (RFC 4180
 ** quoting, embedded newlines; a UTF-8 BOM is skipped).  An empty unquoted
@@ -72,6 +76,7 @@ int sqlite3_upsert_init(sqlite3*, char**, const sqlite3_api_routines*);
 
 #define PROG "sqlite-upsert"
 #define VTAB "upsert_cli_in"        /* the temp virtual table's name */
+#define SEEN "upsert_cli_seen"      /* --delete-missing: the input's keys */
 #define CHUNK (256*1024)            /* bytes read at a time */
 #define PROGRESS_DELAY 1.0          /* seconds before progress is shown */
 #define PROGRESS_EVERY 0.25         /* seconds between progress updates */
@@ -128,6 +133,10 @@ struct Cli {
   int bIgnoreExtra;           /* --ignore-extra */
   int bEmptyString;           /* --empty-string */
   int bAlter;                 /* --alter */
+  int bSkipSame;              /* --skip-unchanged */
+  int bDryRun;                /* --dry-run */
+  int bDeleteMissing;         /* --delete-missing */
+  int bAllowEmpty;            /* --allow-empty */
   sqlite3_int64 nBatch;       /* --batch N, or 0 */
 
   /* Input */
@@ -170,6 +179,11 @@ struct Cli {
   sqlite3 *db;                /* the connection */
   sqlite3_stmt *pIns;         /* INSERT INTO temp.upsert_cli_in VALUES(...) */
   sqlite3_stmt *pReal;        /* SELECT CAST(?1 AS REAL), for cliCsvRealExact */
+  sqlite3_stmt *pSeen;        /* --delete-missing: INSERT INTO temp.SEEN */
+  int nKey;                   /* --delete-missing: columns of the key */
+  int *aiKey;                 /* the input column of each */
+  char *zDelete;              /* the DELETE of the rows the input lacks */
+  sqlite3_int64 nDeleted;     /* rows it deleted */
   int bTableExists;           /* the backing table existed at the start */
   int bTxn;                   /* a transaction is open */
   int bNewDb;                 /* the database file did not exist */
@@ -713,6 +727,201 @@ static void cliCheckColumns(Cli *p){
 }
 
 /*
+** The collation of the key column named zCol in the UNIQUE index (not
+** partial) whose columns are exactly the key's, the nKey names of azKey:
+** the index a conflict is found in, as the extension chooses it.  NULL
+** (BINARY) when there is none: the key is an INTEGER PRIMARY KEY.
+** Returned sqlite3_malloc'd; *pbNomem set when out of memory.
+*/
+static char *cliKeyColl(Cli *p, char **azKey, int nKey, const char *zCol,
+                        int *pbNomem){
+  sqlite3_stmt *pList = 0, *pCols = 0;
+  char *zColl = 0;
+  int bFound = 0;
+  if( sqlite3_prepare_v2(p->db, "SELECT name FROM pragma_index_list(?1, "
+        "'main') WHERE \"unique\" AND NOT partial", -1, &pList, 0)
+   || sqlite3_prepare_v2(p->db, "SELECT name, coll FROM pragma_index_xinfo("
+        "?1, 'main') WHERE key", -1, &pCols, 0) ){
+    *pbNomem = 1;
+  }else{
+    sqlite3_bind_text(pList, 1, p->zTable, -1, SQLITE_STATIC);
+  }
+  while( !bFound && !*pbNomem && sqlite3_step(pList)==SQLITE_ROW ){
+    int n = 0, bAll = 1, k;
+    sqlite3_bind_text(pCols, 1, (const char*)sqlite3_column_text(pList, 0),
+                      -1, SQLITE_TRANSIENT);
+    while( sqlite3_step(pCols)==SQLITE_ROW ){
+      const char *zName = (const char*)sqlite3_column_text(pCols, 0);
+      n++;
+      for(k=0; k<nKey && sqlite3_stricmp(azKey[k], zName ? zName : ""); k++){}
+      if( k==nKey ) bAll = 0;
+      if( zName && sqlite3_stricmp(zName, zCol)==0 ){
+        sqlite3_free(zColl);
+        zColl = sqlite3_mprintf("%s", sqlite3_column_text(pCols, 1));
+        if( zColl==0 ) *pbNomem = 1;
+      }
+    }
+    sqlite3_reset(pCols);
+    bFound = bAll && n==nKey;
+    if( !bFound ){ sqlite3_free(zColl); zColl = 0; }
+  }
+  sqlite3_finalize(pList);
+  sqlite3_finalize(pCols);
+  return zColl;
+}
+
+/*
+** --delete-missing: find the key (--key, or the PRIMARY KEY) and create
+** temp.SEEN, where each record's key is kept, with the key columns'
+** declared types and the key index's collations: a key is kept as the
+** table would store it, and compared as a conflict compares it.  Also
+** prepares the INSERT into it and writes the DELETE of the rows whose key
+** is not there (run by cliDeleteMissing at the end).
+*/
+static void cliSeenSetup(Cli *p){
+  char **azKey = 0;
+  int nAlloc = 0, k, bNomem = 0;
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_str *pCreate, *pIns, *pDel, *pIdx;
+  char *zSql;
+  if( p->zKey ){
+    const char *z = p->zKey, *zName;
+    int n;
+    while( cliListNext(&z, &zName, &n) ){
+      if( p->nKey>=nAlloc ){
+        char **azNew;
+        nAlloc = nAlloc ? nAlloc*2 : 8;
+        azNew = sqlite3_realloc64(azKey, sizeof(char*)*nAlloc);
+        if( azNew==0 ){ bNomem = 1; break; }
+        azKey = azNew;
+      }
+      azKey[p->nKey] = sqlite3_mprintf("%.*s", n, zName);
+      if( azKey[p->nKey++]==0 ){ bNomem = 1; break; }
+    }
+  }else if( sqlite3_prepare_v2(p->db, "SELECT name FROM pragma_table_info("
+              "?1, 'main') WHERE pk>0 ORDER BY pk", -1, &pStmt, 0)==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
+    while( !bNomem && sqlite3_step(pStmt)==SQLITE_ROW ){
+      if( p->nKey>=nAlloc ){
+        char **azNew;
+        nAlloc = nAlloc ? nAlloc*2 : 8;
+        azNew = sqlite3_realloc64(azKey, sizeof(char*)*nAlloc);
+        if( azNew==0 ){ bNomem = 1; break; }
+        azKey = azNew;
+      }
+      azKey[p->nKey] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+      if( azKey[p->nKey++]==0 ) bNomem = 1;
+    }
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+  }else{
+    bNomem = 1;
+  }
+  p->aiKey = sqlite3_malloc64(sizeof(int)*(p->nKey+1));
+  if( p->aiKey==0 ) bNomem = 1;
+  pCreate = sqlite3_str_new(p->db);
+  pIns = sqlite3_str_new(p->db);
+  pDel = sqlite3_str_new(p->db);
+  pIdx = sqlite3_str_new(p->db);
+  sqlite3_str_appendall(pCreate, "CREATE TEMP TABLE \"" SEEN "\"(");
+  sqlite3_str_appendall(pIns, "INSERT INTO temp.\"" SEEN "\" VALUES(");
+  sqlite3_str_appendf(pDel, "DELETE FROM main.\"%w\" WHERE NOT EXISTS("
+      "SELECT 1 FROM temp.\"" SEEN "\" AS s WHERE ", p->zTable);
+  sqlite3_str_appendall(pIdx, "CREATE INDEX temp.\"" SEEN "_key\" ON \""
+      SEEN "\"(");
+  if( !bNomem && sqlite3_prepare_v2(p->db, "SELECT type FROM "
+        "pragma_table_info(?1, 'main') WHERE name=?2 COLLATE nocase", -1,
+        &pStmt, 0)!=SQLITE_OK ){
+    bNomem = 1;
+  }
+  for(k=0; !bNomem && k<p->nKey; k++){
+    char *zColl = cliKeyColl(p, azKey, p->nKey, azKey[k], &bNomem);
+    const char *zSep = k ? "," : "";
+    int i;
+    /* The virtual table, created already, found every key column among
+    ** the input's */
+    for(i=0; i<p->nCol && sqlite3_stricmp(p->aCol[i].zName, azKey[k]); i++){}
+    p->aiKey[k] = i<p->nCol ? i : 0;
+    sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, azKey[k], -1, SQLITE_STATIC);
+    sqlite3_str_appendf(pCreate, "%s\"k%d\" \"%w\"", zSep, k,
+        sqlite3_step(pStmt)==SQLITE_ROW
+          ? (const char*)sqlite3_column_text(pStmt, 0) : "");
+    sqlite3_reset(pStmt);
+    if( zColl ) sqlite3_str_appendf(pCreate, " COLLATE \"%w\"", zColl);
+    sqlite3_str_appendf(pIns, "%s?", zSep);
+    sqlite3_str_appendf(pDel, "%ss.\"k%d\"=main.\"%w\".\"%w\"",
+                        k ? " AND " : "", k, p->zTable, azKey[k]);
+    sqlite3_str_appendf(pIdx, "%s\"k%d\"", zSep, k);
+    sqlite3_free(zColl);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_str_appendall(pCreate, ")");
+  sqlite3_str_appendall(pIns, ")");
+  sqlite3_str_appendall(pDel, ")");
+  sqlite3_str_appendall(pIdx, ")");
+  /* The index is created by cliDeleteMissing, once the keys are in: its
+  ** DDL goes before the DELETE, in one text for sqlite3_exec() */
+  {
+    char *zIdx = sqlite3_str_finish(pIdx);
+    char *zDel = sqlite3_str_finish(pDel);
+    if( zIdx && zDel ) p->zDelete = sqlite3_mprintf("%s; %s", zIdx, zDel);
+    if( p->zDelete==0 ) bNomem = 1;
+    sqlite3_free(zIdx);
+    sqlite3_free(zDel);
+  }
+  zSql = sqlite3_str_finish(pCreate);
+  if( zSql==0 ) bNomem = 1;
+  if( !bNomem ) cliExec(p, zSql);
+  sqlite3_free(zSql);
+  zSql = sqlite3_str_finish(pIns);
+  if( zSql==0 ) bNomem = 1;
+  if( !bNomem && p->rc==0
+   && sqlite3_prepare_v2(p->db, zSql, -1, &p->pSeen, 0)!=SQLITE_OK ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+  }
+  sqlite3_free(zSql);
+  for(k=0; k<p->nKey; k++) sqlite3_free(azKey[k]);
+  sqlite3_free(azKey);
+  if( bNomem ) cliNomem(p);
+}
+
+/*
+** --delete-missing, at the end of a run: delete the rows of the table
+** whose key the input did not have, in the run's transaction.  An input
+** of no rows would delete every row: refused without --allow-empty.
+*/
+static void cliDeleteMissing(Cli *p){
+  if( p->rc || !p->bDeleteMissing ) return;
+  if( p->nRow==0 ){
+    sqlite3_stmt *pStmt = 0;
+    char *zSql = sqlite3_mprintf("SELECT count(*) FROM main.\"%w\"",
+                                 p->zTable);
+    sqlite3_int64 n = 0;
+    if( zSql && sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)==SQLITE_OK
+     && sqlite3_step(pStmt)==SQLITE_ROW ){
+      n = sqlite3_column_int64(pStmt, 0);
+    }
+    sqlite3_finalize(pStmt);
+    sqlite3_free(zSql);
+    if( n>0 && !p->bAllowEmpty ){
+      cliError(p, "%s has no rows: --delete-missing would delete every row "
+               "of '%s' (%lld); --allow-empty lets it", p->zName, p->zTable,
+               (long long)n);
+      return;
+    }
+    if( n==0 ) return;
+    zSql = sqlite3_mprintf("DELETE FROM main.\"%w\"", p->zTable);
+    if( zSql==0 ){ cliNomem(p); return; }
+    cliExec(p, zSql);
+    sqlite3_free(zSql);
+  }else{
+    cliExec(p, p->zDelete);
+  }
+  if( p->rc==0 ) p->nDeleted = sqlite3_changes64(p->db);
+}
+
+/*
 ** Once the input's columns are known: create or check the table, create
 ** the virtual table over it and prepare the INSERT.
 */
@@ -762,6 +971,7 @@ static void cliSetup(Cli *p){
     if( cliAppendList(p, pStr, aList[i].zFlag, aList[i].zList) ) goto done;
   }
   if( p->zNulls ) sqlite3_str_appendf(pStr, ", nulls=%s", p->zNulls);
+  if( p->bSkipSame ) sqlite3_str_appendall(pStr, ", unchanged=skip");
   sqlite3_str_appendall(pStr, ")");
 done:
   zSql = sqlite3_str_finish(pStr);
@@ -780,6 +990,7 @@ done:
     cliError(p, "%s", sqlite3_errmsg(p->db));
   }
   sqlite3_free(zSql);
+  if( p->bDeleteMissing ) cliSeenSetup(p);
 }
 
 /* ---------------------------------------------------------------------
@@ -830,7 +1041,13 @@ static void cliBegin(Cli *p){
 static void cliCommit(Cli *p){
   if( p->rc ) return;
   if( sqlite3_exec(p->db, "COMMIT", 0, 0, 0)!=SQLITE_OK ){
-    if( sqlite3_extended_errcode(p->db)==SQLITE_CONSTRAINT_FOREIGNKEY ){
+    if( sqlite3_extended_errcode(p->db)==SQLITE_CONSTRAINT_FOREIGNKEY
+     && p->nDeleted>0 ){
+      cliError(p, "%s: rows %lld to %lld, or rows that refer to the %lld "
+               "rows --delete-missing deleted: %s", p->zName,
+               (long long)p->nRowDone+1, (long long)p->nRow,
+               (long long)p->nDeleted, sqlite3_errmsg(p->db));
+    }else if( sqlite3_extended_errcode(p->db)==SQLITE_CONSTRAINT_FOREIGNKEY ){
       cliError(p, "%s: rows %lld to %lld: %s", p->zName,
                (long long)p->nRowDone+1, (long long)p->nRow,
                sqlite3_errmsg(p->db));
@@ -851,38 +1068,68 @@ static void cliCommitBatch(Cli *p){
   cliBegin(p);
 }
 
+/* Bind value i of the current record to parameter iParam of pStmt. */
+static void cliBindValue(Cli *p, sqlite3_stmt *pStmt, int iParam, int i){
+  Value *pVal = &p->aVal[i];
+  switch( pVal->eType ){
+    case SQLITE_INTEGER:
+      sqlite3_bind_int64(pStmt, iParam, pVal->i);
+      break;
+    case SQLITE_FLOAT:
+      sqlite3_bind_double(pStmt, iParam, pVal->r);
+      break;
+    case SQLITE_TEXT: {
+      /* Text in aBuf is followed by a nul.  Bound with length -1, SQLite
+      ** knows it, and reads it in place; with a length, it would copy it
+      ** into a fresh allocation for the virtual table to read it as
+      ** text.  So -1, unless the text holds a nul itself. */
+      const char *z = cliRowZ(p, i);
+      if( strlen(z)==(size_t)pVal->n ){
+        sqlite3_bind_text(pStmt, iParam, z, -1, SQLITE_STATIC);
+      }else{
+        sqlite3_bind_text64(pStmt, iParam, z, (sqlite3_uint64)pVal->n,
+                            SQLITE_STATIC, SQLITE_UTF8);
+      }
+      break;
+    }
+    default:
+      sqlite3_bind_null(pStmt, iParam);
+      break;
+  }
+}
+
+/*
+** --delete-missing: keep the key of the current record in temp.SEEN.  A
+** NULL key names no row (and would make an INTEGER PRIMARY KEY a new
+** one, which the delete could not tell from a row the input lacks): an
+** error.
+*/
+static void cliSeenRow(Cli *p){
+  int k;
+  for(k=0; k<p->nKey; k++){
+    int i = p->aiKey[k];
+    if( i>=p->nVal || p->aVal[i].eType==SQLITE_NULL ){
+      cliErrorAt(p, "the key column '%s' is NULL: with --delete-missing "
+                 "every record needs its key", p->aCol[i].zName);
+      return;
+    }
+    cliBindValue(p, p->pSeen, k+1, i);
+  }
+  sqlite3_step(p->pSeen);
+  if( sqlite3_reset(p->pSeen)!=SQLITE_OK ){
+    cliErrorAt(p, "%s", sqlite3_errmsg(p->db));
+  }
+}
+
 /* Write the current record: bind its values, step, reset. */
 static void cliWriteRow(Cli *p){
   int i, rc;
   if( cliInterrupted(p) ) return;
-  for(i=0; i<p->nCol; i++){
-    Value *pVal = &p->aVal[i];
-    switch( pVal->eType ){
-      case SQLITE_INTEGER:
-        sqlite3_bind_int64(p->pIns, i+1, pVal->i);
-        break;
-      case SQLITE_FLOAT:
-        sqlite3_bind_double(p->pIns, i+1, pVal->r);
-        break;
-      case SQLITE_TEXT: {
-        /* Text in aBuf is followed by a nul.  Bound with length -1, SQLite
-        ** knows it, and reads it in place; with a length, it would copy it
-        ** into a fresh allocation for the virtual table to read it as
-        ** text.  So -1, unless the text holds a nul itself. */
-        const char *z = cliRowZ(p, i);
-        if( strlen(z)==(size_t)pVal->n ){
-          sqlite3_bind_text(p->pIns, i+1, z, -1, SQLITE_STATIC);
-        }else{
-          sqlite3_bind_text64(p->pIns, i+1, z, (sqlite3_uint64)pVal->n,
-                              SQLITE_STATIC, SQLITE_UTF8);
-        }
-        break;
-      }
-      default:
-        sqlite3_bind_null(p->pIns, i+1);
-        break;
-    }
+  if( p->pSeen ){
+    cliSeenRow(p);
+    if( p->rc ) return;
   }
+  for(i=0; i<p->nCol; i++) cliBindValue(p, p->pIns, i+1, i);
   sqlite3_step(p->pIns);
   rc = sqlite3_reset(p->pIns);
   if( rc!=SQLITE_OK ){
@@ -1636,6 +1883,16 @@ static const char zUsage[] =
 "  --nulls keep      a NULL means \"not given\": a new row gets the column's\n"
 "                    DEFAULT, an existing row keeps its value\n"
 "                    (default: --nulls overwrite)\n"
+"  --skip-unchanged  leave a row alone when every column the update would\n"
+"                    overwrite holds that value already (same value and type\n"
+"                    once the column's affinity applies): counted skipped,\n"
+"                    no UPDATE trigger fires, no page is written\n"
+"  --delete-missing  then delete every row of TABLE whose key the input\n"
+"                    does not have, in the same transaction (foreign keys\n"
+"                    act as their ON DELETE says); every record needs its\n"
+"                    key (not NULL).  Not with --batch\n"
+"  --allow-empty     let --delete-missing empty TABLE when the input has no\n"
+"                    rows (default: an error)\n"
 "  Columns of TABLE that the input does not name are left alone.\n"
 "\n"
 "Table:\n"
@@ -1655,6 +1912,8 @@ static const char zUsage[] =
 "  -b, --batch N     commit every N rows; on an error, says which rows were\n"
 "                    committed.  Default: the whole input is one transaction,\n"
 "                    so any error leaves the database as it was.\n"
+"  -n, --dry-run     do it all, print the counts, then roll back: the\n"
+"                    database file is left as it was.  Not with --batch\n"
 "  --no-foreign-keys do not enforce FOREIGN KEY constraints.  By default\n"
 "                    they are enforced, checked at each COMMIT (so a row\n"
 "                    may come before the row it refers to); a violation\n"
@@ -1668,7 +1927,9 @@ static const char zUsage[] =
 "  a value follows as the next argument, or after = (--key=id); \"--\"\n"
 "  ends the flags.\n"
 "\n"
-"At the end: \"inserted N, updated M, skipped K in T s\" on standard output.\n"
+"At the end: \"inserted N, updated M, skipped K in T s\" on standard output\n"
+"(\", deleted D\" after K with --delete-missing; \"(dry run: rolled back,\n"
+"nothing written)\" after T s with --dry-run).\n"
 "Errors name the record, \"file:line: what\" ($[i] for an element of a JSON\n"
 "array).  Progress (rows, rows/s, and a percentage for a regular file, not\n"
 "for a pipe) goes to standard error when it is a terminal.\n"
@@ -1734,7 +1995,7 @@ enum {
   FLAG_CSV, FLAG_TSV, FLAG_JSON, FLAG_JSONL,          /* FMT_* - 1 */
   FLAG_KEY, FLAG_UPDATE, FLAG_KEEP, FLAG_NULLS, FLAG_CREATE, FLAG_BATCH,
   FLAG_NOFK, FLAG_QUIET, FLAG_HELP, FLAG_VERSION, FLAG_FILL, FLAG_EXTRA,
-  FLAG_EMPTY, FLAG_ALTER
+  FLAG_EMPTY, FLAG_ALTER, FLAG_SKIP, FLAG_DRY, FLAG_DELETE, FLAG_ALLOW
 };
 static const struct CliFlag {
   const char *zName;          /* long name, without the dashes */
@@ -1755,6 +2016,10 @@ static const struct CliFlag {
   { "alter",           0,  0, FLAG_ALTER },
   { "batch",           'b', 1, FLAG_BATCH },
   { "no-foreign-keys", 0,  0, FLAG_NOFK },
+  { "skip-unchanged",  0,  0, FLAG_SKIP },
+  { "delete-missing",  0,  0, FLAG_DELETE },
+  { "allow-empty",     0,  0, FLAG_ALLOW },
+  { "dry-run",         'n', 0, FLAG_DRY },
   { "fill-short",      0,  0, FLAG_FILL },
   { "ignore-extra",    0,  0, FLAG_EXTRA },
   { "empty-string",    0,  0, FLAG_EMPTY },
@@ -1932,6 +2197,10 @@ static int cliArgs(Cli *p, int argc, char **argv){
       case FLAG_FILL:   p->bFillShort = 1;   break;
       case FLAG_EXTRA:  p->bIgnoreExtra = 1; break;
       case FLAG_EMPTY:  p->bEmptyString = 1; break;
+      case FLAG_SKIP:   p->bSkipSame = 1;      break;
+      case FLAG_DRY:    p->bDryRun = 1;        break;
+      case FLAG_DELETE: p->bDeleteMissing = 1; break;
+      case FLAG_ALLOW:  p->bAllowEmpty = 1;    break;
       case FLAG_KEY:
         if( zVal[0]==0 ) return cliUsageError("--key needs at least one column");
         if( (rc = cliListAdd(&p->zKey, "key", zVal)) ) return rc;
@@ -1966,6 +2235,18 @@ static int cliArgs(Cli *p, int argc, char **argv){
   if( nPos<2 ) return cliUsageError("needs a database and a table");
   if( p->zUpdate && p->zKeep ){
     return cliUsageError("--update and --keep cannot be used together");
+  }
+  if( p->nBatch && p->bDeleteMissing ){
+    return cliUsageError("--delete-missing and --batch cannot be used "
+        "together: --delete-missing deletes the rows the whole input lacks, "
+        "and a batch is committed before the rest of the input is read");
+  }
+  if( p->nBatch && p->bDryRun ){
+    return cliUsageError("--dry-run and --batch cannot be used together: "
+                         "a batch is committed");
+  }
+  if( p->bAllowEmpty && !p->bDeleteMissing ){
+    return cliUsageError("--allow-empty goes with --delete-missing");
   }
   for(i=0; i<3; i++){
     /* "--key id," names an empty column: a usage error, as --key '' is */
@@ -2279,14 +2560,26 @@ int main(int argc, char **argv){
       break;
   }
   if( p->bShown ) fprintf(stderr, "\r%60s\r", "");
-  cliCommit(p);
+  cliDeleteMissing(p);
+  /* The counts before a dry run's ROLLBACK, which takes them back */
+  if( p->rc==0 ) cliCounts(p, aCount);
+  if( p->bDryRun && p->rc==0 ){
+    if( sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0)!=SQLITE_OK ){
+      cliError(p, "%s", sqlite3_errmsg(p->db));
+    }
+    p->bTxn = 0;
+  }else{
+    cliCommit(p);
+  }
 
   if( p->rc==0 ){
     if( !p->bQuiet ){
-      cliCounts(p, aCount);
-      printf("inserted %lld, updated %lld, skipped %lld in %.2f s\n",
+      printf("inserted %lld, updated %lld, skipped %lld",
              (long long)aCount[0], (long long)aCount[1],
-             (long long)aCount[2], cliNow()-p->tStart);
+             (long long)aCount[2]);
+      if( p->bDeleteMissing ) printf(", deleted %lld", (long long)p->nDeleted);
+      printf(" in %.2f s%s\n", cliNow()-p->tStart,
+             p->bDryRun ? " (dry run: rolled back, nothing written)" : "");
     }
   }else{
     int bRolledBack = 0;
@@ -2312,9 +2605,10 @@ int main(int argc, char **argv){
 
   sqlite3_finalize(p->pIns);
   sqlite3_finalize(p->pReal);
+  sqlite3_finalize(p->pSeen);
   cliSignalDb = 0;
   sqlite3_close(p->db);
-  if( p->rc && p->bNewDb && p->nRowDone==0 ){
+  if( (p->rc || p->bDryRun) && p->bNewDb && p->nRowDone==0 ){
     /* Leave no empty database file behind: as it was, there was none.
     ** Only the file the open created, never a symbolic link to it
     ** (lstat), and only while it is empty, as the rollback left it. */
@@ -2336,6 +2630,8 @@ int main(int argc, char **argv){
   free(p->aChunk);
   sqlite3_free(p->zErr);
   sqlite3_free(p->zDbPath);
+  sqlite3_free(p->aiKey);
+  sqlite3_free(p->zDelete);
   sqlite3_free(p->zTable);
   sqlite3_free(p->zKey);
   sqlite3_free(p->zUpdate);
