@@ -1623,43 +1623,41 @@ static int upsertConfigUpdate(
 }
 
 /*
-** nulls=: keep or overwrite (the default).
+** Option iOpt, whose value is zYes or zNo (the default), in any case:
+** 1 for zYes, 0 for zNo or when it is not given.  Any other value sets
+** *pRc and *pzErr (see upsertFail()).
+*/
+static int upsertConfigChoice(
+  UpsertConfig *pC, int iOpt,
+  const char *zYes, const char *zNo,
+  int *pRc, char **pzErr
+){
+  const char *z = pC->azOpt[iOpt];
+  int n = pC->anOpt[iOpt];
+  if( z==0 ) return 0;
+  if( n==(int)strlen(zYes) && sqlite3_strnicmp(z, zYes, n)==0 ) return 1;
+  if( n==(int)strlen(zNo) && sqlite3_strnicmp(z, zNo, n)==0 ) return 0;
+  upsertFail(pRc, pzErr, UPSERT_ERR "%s= must be %s or %s, not '%.*s'",
+             azUpsertOpt[iOpt], zYes, zNo, n, z);
+  return 0;
+}
+
+/*
+** nulls=: keep or overwrite (the default); unchanged=: skip or update
+** (the default).
 */
 static int upsertConfigNulls(
   UpsertTab *pTab, UpsertConfig *pC,
   char **pzErr
 ){
   int rc = SQLITE_OK;
-  const char *z = pC->azOpt[UPSERT_OPT_NULLS];
-  int n = pC->anOpt[UPSERT_OPT_NULLS];
-  if( z==0 ) return SQLITE_OK;
-  if( n==4 && sqlite3_strnicmp(z, "keep", 4)==0 ){
-    pTab->bNullsKeep = 1;
+  pTab->bNullsKeep = upsertConfigChoice(pC, UPSERT_OPT_NULLS, "keep",
+                                        "overwrite", &rc, pzErr);
+  pTab->bSkipSame = upsertConfigChoice(pC, UPSERT_OPT_UNCHANGED, "skip",
+                                       "update", &rc, pzErr);
+  if( rc==SQLITE_OK && pTab->bNullsKeep ){
     pTab->aNull = sqlite3_malloc64(pC->nDecl);
     if( pTab->aNull==0 ) rc = SQLITE_NOMEM;
-  }else if( n!=9 || sqlite3_strnicmp(z, "overwrite", 9)!=0 ){
-    upsertFail(&rc, pzErr, UPSERT_ERR "nulls= must be keep or overwrite,"
-        " not '%.*s'", n, z);
-  }
-  return rc;
-}
-
-/*
-** unchanged=: skip or update (the default).
-*/
-static int upsertConfigUnchanged(
-  UpsertTab *pTab, UpsertConfig *pC,
-  char **pzErr
-){
-  int rc = SQLITE_OK;
-  const char *z = pC->azOpt[UPSERT_OPT_UNCHANGED];
-  int n = pC->anOpt[UPSERT_OPT_UNCHANGED];
-  if( z==0 ) return SQLITE_OK;
-  if( n==4 && sqlite3_strnicmp(z, "skip", 4)==0 ){
-    pTab->bSkipSame = 1;
-  }else if( n!=6 || sqlite3_strnicmp(z, "update", 6)!=0 ){
-    upsertFail(&rc, pzErr, UPSERT_ERR "unchanged= must be skip or update,"
-        " not '%.*s'", n, z);
   }
   return rc;
 }
@@ -1727,7 +1725,6 @@ static int upsertConfigure(
   if( rc==SQLITE_OK ) rc = upsertConfigColumns(pTab, &c, pDecl, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigUpdate(pTab, &c, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigNulls(pTab, &c, pzErr);
-  if( rc==SQLITE_OK ) rc = upsertConfigUnchanged(pTab, &c, pzErr);
   if( rc==SQLITE_OK ) rc = upsertConfigWhere(pTab, &c, zVtabDb, pzErr);
   sqlite3_free(ai);
   return rc;

@@ -770,6 +770,20 @@ static char *cliKeyColl(Cli *p, char **azKey, int nKey, const char *zCol,
   return zColl;
 }
 
+/* Append z (sqlite3_malloc'd, or NULL) to the *pn names of *paz, of room
+** for *pnAlloc.  1 if out of memory (z freed), else 0. */
+static int cliKeyPush(char ***paz, int *pn, int *pnAlloc, char *z){
+  if( *pn>=*pnAlloc ){
+    int nNew = *pnAlloc ? *pnAlloc*2 : 8;
+    char **azNew = sqlite3_realloc64(*paz, sizeof(char*)*nNew);
+    if( azNew==0 ){ sqlite3_free(z); return 1; }
+    *paz = azNew;
+    *pnAlloc = nNew;
+  }
+  (*paz)[(*pn)++] = z;
+  return z==0;
+}
+
 /*
 ** --delete-missing: find the key (--key, or the PRIMARY KEY) and create
 ** temp.SEEN, where each record's key is kept, with the key columns'
@@ -787,30 +801,16 @@ static void cliSeenSetup(Cli *p){
   if( p->zKey ){
     const char *z = p->zKey, *zName;
     int n;
-    while( cliListNext(&z, &zName, &n) ){
-      if( p->nKey>=nAlloc ){
-        char **azNew;
-        nAlloc = nAlloc ? nAlloc*2 : 8;
-        azNew = sqlite3_realloc64(azKey, sizeof(char*)*nAlloc);
-        if( azNew==0 ){ bNomem = 1; break; }
-        azKey = azNew;
-      }
-      azKey[p->nKey] = sqlite3_mprintf("%.*s", n, zName);
-      if( azKey[p->nKey++]==0 ){ bNomem = 1; break; }
+    while( !bNomem && cliListNext(&z, &zName, &n) ){
+      bNomem = cliKeyPush(&azKey, &p->nKey, &nAlloc,
+                          sqlite3_mprintf("%.*s", n, zName));
     }
   }else if( sqlite3_prepare_v2(p->db, "SELECT name FROM pragma_table_info("
               "?1, 'main') WHERE pk>0 ORDER BY pk", -1, &pStmt, 0)==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
     while( !bNomem && sqlite3_step(pStmt)==SQLITE_ROW ){
-      if( p->nKey>=nAlloc ){
-        char **azNew;
-        nAlloc = nAlloc ? nAlloc*2 : 8;
-        azNew = sqlite3_realloc64(azKey, sizeof(char*)*nAlloc);
-        if( azNew==0 ){ bNomem = 1; break; }
-        azKey = azNew;
-      }
-      azKey[p->nKey] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-      if( azKey[p->nKey++]==0 ) bNomem = 1;
+      bNomem = cliKeyPush(&azKey, &p->nKey, &nAlloc,
+                          sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0)));
     }
     sqlite3_finalize(pStmt);
     pStmt = 0;
