@@ -18,8 +18,9 @@
 //	                 failed (leader gone) is replaced by a new one, to the
 //	                 leader of the moment, for the next statement
 //	bench DB N K     time N-row upserts through an upsert_into table
-//	                 against the native INSERT ... ON CONFLICT, K times
-//	                 each, and print a markdown table of the medians
+//	                 against the native INSERT ... ON CONFLICT, sent in
+//	                 four ways, K times each, and print a markdown table
+//	                 of the medians
 //
 // -s lists the nodes to look for the leader among; -t bounds each
 // command (default 20 seconds).  Built offline against Debian's
@@ -287,32 +288,129 @@ func session(store client.NodeStore, name string) error {
 	return in.Err()
 }
 
-// The statements of one measurement: a table filled with keys 1..N/2,
-// then N rows (keys 1..N) upserted into it, so that half update and half
-// insert.  Each method starts from the same table.
+// One measurement: b_target filled with keys 1..N/2, then N rows (keys
+// 1..N) upserted into it, so that half update and half insert; every
+// method and every run starts from the same table.  The rows come from
+// b_staging on the cluster (one INSERT ... SELECT) or from the client,
+// bound as parameters.
 const benchSchema = `CREATE TABLE %s(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL)`
-const benchNative = `INSERT INTO %s(id, name, score) VALUES(?, ?, ?)
-  ON CONFLICT(id) DO UPDATE SET name=excluded.name, score=excluded.score`
-const benchVtab = `INSERT INTO %s(id, name, score) VALUES(?, ?, ?)`
+const benchBatch = 50 // rows per statement of the batched way
 
-type method struct {
+// A way of sending the rows, run once with the native upsert and once
+// through the upsert_into table.
+type way struct {
 	label string
-	run   func(ctx context.Context, conn *sql.Conn, n int) error
+	once  bool // run once, not K times: 10,000 Raft commits take long
+	run   func(ctx context.Context, c *sql.Conn, n int, vtab bool) error
 }
 
-// benchRows sends n rows, one statement each, in one transaction.
-func benchRows(ctx context.Context, conn *sql.Conn, stmt string, n int) error {
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return err
+// upsertSQL is the statement for rows rows of VALUES: into b_up, or the
+// native upsert into b_target.
+func upsertSQL(rows int, vtab bool) string {
+	vals := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", rows), ", ")
+	if vtab {
+		return "INSERT INTO b_up(id, name, score) VALUES " + vals
 	}
-	for i := 1; i <= n; i++ {
-		if _, err := conn.ExecContext(ctx, stmt, i, fmt.Sprintf("name %d", i), float64(i)/4); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK")
+	return "INSERT INTO b_target(id, name, score) VALUES " + vals +
+		" ON CONFLICT(id) DO UPDATE SET name=excluded.name, score=excluded.score"
+}
+
+// sendRows sends rows i..n, per statements of batch rows each, inside one
+// transaction if txn.
+func sendRows(ctx context.Context, c *sql.Conn, n, batch int, vtab, txn bool) error {
+	if txn {
+		if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
 			return err
 		}
 	}
-	_, err := conn.ExecContext(ctx, "COMMIT")
-	return err
+	full := upsertSQL(batch, vtab)
+	for i := 1; i <= n; i += batch {
+		m := batch
+		if i+m-1 > n {
+			m = n - i + 1
+		}
+		stmt := full
+		if m != batch {
+			stmt = upsertSQL(m, vtab)
+		}
+		args := make([]interface{}, 0, 3*m)
+		for j := i; j < i+m; j++ {
+			args = append(args, j, fmt.Sprintf("name %d", j), float64(j)/4)
+		}
+		if _, err := c.ExecContext(ctx, stmt, args...); err != nil {
+			if txn {
+				c.ExecContext(ctx, "ROLLBACK")
+			}
+			return err
+		}
+	}
+	if txn {
+		_, err := c.ExecContext(ctx, "COMMIT")
+		return err
+	}
+	return nil
+}
+
+var ways = []way{
+	{"one `INSERT ... SELECT` from a table on the cluster", false,
+		func(ctx context.Context, c *sql.Conn, n int, vtab bool) error {
+			stmt := `INSERT INTO b_target SELECT * FROM b_staging WHERE true
+			  ON CONFLICT(id) DO UPDATE SET name=excluded.name, score=excluded.score`
+			if vtab {
+				stmt = `INSERT INTO b_up SELECT * FROM b_staging`
+			}
+			_, err := c.ExecContext(ctx, stmt)
+			return err
+		}},
+	{fmt.Sprintf("`VALUES` of %d rows a statement, one transaction", benchBatch), false,
+		func(ctx context.Context, c *sql.Conn, n int, vtab bool) error {
+			return sendRows(ctx, c, n, benchBatch, vtab, true)
+		}},
+	{"a statement per row, one transaction", false,
+		func(ctx context.Context, c *sql.Conn, n int, vtab bool) error {
+			return sendRows(ctx, c, n, 1, vtab, true)
+		}},
+	{"a statement per row, each its own transaction (a Raft commit each; one run)", true,
+		func(ctx context.Context, c *sql.Conn, n int, vtab bool) error {
+			return sendRows(ctx, c, n, 1, vtab, false)
+		}},
+}
+
+// benchOne runs one way k times and returns the median time.
+func benchOne(ctx context.Context, c *sql.Conn, w way, n, k int, vtab bool) (time.Duration, error) {
+	var times []time.Duration
+	for r := 0; r < k; r++ {
+		for _, s := range []string{
+			"DELETE FROM b_target",
+			fmt.Sprintf("INSERT INTO b_target SELECT id, 'old', 0 FROM b_staging WHERE id<=%d", n/2),
+		} {
+			if _, err := c.ExecContext(ctx, s); err != nil {
+				return 0, fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		t0 := time.Now()
+		if err := w.run(ctx, c, n, vtab); err != nil {
+			return 0, fmt.Errorf("%s: %w", w.label, err)
+		}
+		times = append(times, time.Since(t0))
+		// The same table whatever the method: the figures measure the
+		// same work.
+		var nRows, nSame int
+		err := c.QueryRowContext(ctx, `SELECT count(*), count(s.id) FROM b_target t
+		  LEFT JOIN b_staging s USING(id, name, score)`).Scan(&nRows, &nSame)
+		if err != nil {
+			return 0, err
+		}
+		if nRows != n || nSame != n {
+			return 0, fmt.Errorf("%s: %d rows, %d as sent", w.label, nRows, nSame)
+		}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	return times[len(times)/2], nil
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
 }
 
 func bench(store client.NodeStore, name, sn, sk string) error {
@@ -350,62 +448,24 @@ func bench(store client.NodeStore, name, sn, sk string) error {
 			return fmt.Errorf("%s: %w", s, err)
 		}
 	}
-	methods := []method{
-		{"native `INSERT ... SELECT ... ON CONFLICT DO UPDATE`, one statement",
-			func(ctx context.Context, c *sql.Conn, n int) error {
-				_, err := c.ExecContext(ctx, `INSERT INTO b_target SELECT * FROM b_staging WHERE true
-				  ON CONFLICT(id) DO UPDATE SET name=excluded.name, score=excluded.score`)
-				return err
-			}},
-		{"upsert_into `INSERT INTO b_up SELECT ...`, one statement",
-			func(ctx context.Context, c *sql.Conn, n int) error {
-				_, err := c.ExecContext(ctx, `INSERT INTO b_up SELECT * FROM b_staging`)
-				return err
-			}},
-		{"native `INSERT ... ON CONFLICT DO UPDATE`, a statement per row, one transaction",
-			func(ctx context.Context, c *sql.Conn, n int) error {
-				return benchRows(ctx, c, fmt.Sprintf(benchNative, "b_target"), n)
-			}},
-		{"upsert_into `INSERT INTO b_up VALUES(...)`, a statement per row, one transaction",
-			func(ctx context.Context, c *sql.Conn, n int) error {
-				return benchRows(ctx, c, fmt.Sprintf(benchVtab, "b_up"), n)
-			}},
-	}
-	fmt.Printf("| method (%d rows: %d new, %d updated) | median of %d | per row |\n",
+	fmt.Printf("| %d rows (%d new, %d updated), median of %d | native upsert | upsert_into | ratio |\n",
 		n, n-n/2, n/2, k)
-	fmt.Println("|---|---|---|")
-	for _, m := range methods {
-		var times []time.Duration
-		for r := 0; r < k; r++ {
-			for _, s := range []string{
-				"DELETE FROM b_target",
-				fmt.Sprintf("INSERT INTO b_target SELECT id, 'old', 0 FROM b_staging WHERE id<=%d", n/2),
-			} {
-				if _, err := conn.ExecContext(ctx, s); err != nil {
-					return fmt.Errorf("%s: %w", s, err)
-				}
-			}
-			t0 := time.Now()
-			if err := m.run(ctx, conn, n); err != nil {
-				return fmt.Errorf("%s: %w", m.label, err)
-			}
-			times = append(times, time.Since(t0))
-			// The same result whatever the method: the check that the
-			// figures measure the same work.
-			var nRows, nOld int
-			err := conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE name='old')
-			  FROM b_target`).Scan(&nRows, &nOld)
-			if err != nil {
-				return err
-			}
-			if nRows != n || nOld != 0 {
-				return fmt.Errorf("%s: %d rows, %d not updated", m.label, nRows, nOld)
-			}
+	fmt.Println("|---|---:|---:|---:|")
+	for _, w := range ways {
+		runs := k
+		if w.once {
+			runs = 1
 		}
-		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-		med := times[len(times)/2]
-		fmt.Printf("| %s | %.1f ms | %.1f µs |\n", m.label,
-			float64(med.Microseconds())/1000, float64(med.Microseconds())/float64(n))
+		tn, err := benchOne(ctx, conn, w, n, runs, false)
+		if err != nil {
+			return err
+		}
+		tv, err := benchOne(ctx, conn, w, n, runs, true)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| %s | %s | %s | %.2f |\n", w.label, ms(tn), ms(tv),
+			float64(tv)/float64(tn))
 	}
 	for _, s := range []string{"DROP TABLE b_up", "DROP TABLE b_target", "DROP TABLE b_staging"} {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
