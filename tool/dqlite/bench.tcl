@@ -62,16 +62,20 @@ try {
 } finally {
   dq_stop_all
 }
-set dqlite [exec dpkg-query -W -f {${Version}} libdqlite0]
+if {[catch {exec dpkg-query -W -f {${Version}} libdqlite0} dqlite]} {
+  set dqlite "(version unknown)"
+}
 
-set s "<!-- Written by make bench-dqlite (tool/dqlite/bench.tcl); do not edit by hand. -->\n\n"
+set s "<!-- Written by make bench-dqlite (tool/dqlite/bench.tcl);\
+  do not edit by hand. -->\n\n"
 append s "Measured by `make bench-dqlite` on [cpu],\
   [exec nproc] cores: three nodes of `dist/dqlite/upsert-node` on this\
   machine's loopback, libdqlite $dqlite, SQLite $sqlite, the client\
   `dist/dqlite/client bench test $rows $runs` connected to the leader.\n\n"
 append s $table "\n"
 lassign [read_doc $doc] text i j
-set text [string range $text 0 [expr {$i + [string length $begin] - 1}]]$s[string range $text $j end]
+set head [string range $text 0 [expr {$i + [string length $begin] - 1}]]
+set text $head$s[string range $text $j end]
 set fd [open $doc w]
 puts -nonewline $fd $text
 close $fd

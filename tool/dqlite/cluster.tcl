@@ -125,7 +125,7 @@ proc dq_record {pids} {
 }
 
 proc dq_client {args} {
-  exec $::dq(client) -s $::dq(servers) -t 10 {*}$args
+  exec $::dq(client) -s $::dq(servers) -t 5 {*}$args
 }
 
 proc dq_form {} {

@@ -73,11 +73,17 @@ static int upsertNodeInit(
   return SQLITE_OK;
 }
 
+/* Print the synopsis and exit with status 2. */
 static void usage(void){
   fprintf(stderr, "usage: upsert-node [-n] [-l MS] ID HOST:PORT DIR\n");
   exit(2);
 }
 
+/*
+** Parse the arguments, register the module, create and start the node,
+** then wait for SIGTERM or SIGINT and stop it.  Returns 0 after a clean
+** stop, 1 if the node could not be created, started or stopped.
+*/
 int main(int argc, char **argv){
   dqlite_node *pNode = 0;
   dqlite_node_id iId;
