@@ -16,7 +16,12 @@ set -u
 limit=$1
 shift
 dir=$(mktemp -d "${TMPDIR:-/tmp}/upsert-dqlite.XXXXXX") || exit 1
+child=""
 cleanup() {
+  if [ -n "$child" ]; then
+    kill -TERM "$child" 2>/dev/null
+    wait "$child" 2>/dev/null
+  fi
   if [ -f "$dir/pids" ]; then
     for p in $(cat "$dir/pids"); do
       case $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null) in
@@ -28,7 +33,13 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-UPSERT_DQLITE_DIR=$dir timeout "$limit" "$@"
+# In the background, so that a signal runs the trap at once (a shell
+# runs it only when its foreground command ends); the trap then stops
+# timeout, which stops the command.
+UPSERT_DQLITE_DIR=$dir timeout "$limit" "$@" &
+child=$!
+wait "$child"
 rc=$?
+child=""
 [ $rc = 124 ] && echo "tool/dqlite/run.sh: '$*' stopped after $limit s" >&2
 exit $rc
