@@ -29,6 +29,12 @@
 #   make test-python     that wheel in a fresh venv, and its tests
 #   make package-node    the npm package sqlite-upsert, in dist/
 #   make test-node       that tarball in a fresh project, and its tests
+#   make test-dqlite     upsert_into on a 3-node dqlite cluster on
+#                        127.0.0.1, through a leader failure
+#                        (test/dqlite/cluster.test)
+#   make bench-dqlite    10,000-row upserts on that cluster, upsert_into
+#                        against native; rewrites the table of
+#                        doc/dqlite.md
 #   make lint        cppcheck over the C sources; fails on any finding
 #   make clean       remove dist/
 #   make deps        the Debian packages that build and test need
@@ -37,10 +43,11 @@
 #   make deps-packages   and those of the package-* and test-* targets
 #   make deps-fuzz       and those of make fuzz
 #   make deps-lint       and those of make lint
+#   make deps-dqlite     and those of make test-dqlite and bench-dqlite
 #
 # Variables: CC, CFLAGS, TCLSH, SQLITE3, CPPCHECK, PREFIX, DESTDIR,
 # BENCH_FLAGS (dist/bench -h; -q is a quick run), SEED_BENCH_FLAGS,
-# FUZZ_CC, FUZZ_CFLAGS, FUZZ_SECONDS.  CI runs make with
+# FUZZ_CC, FUZZ_CFLAGS, FUZZ_SECONDS, GO.  CI runs make with
 # --warn-undefined-variables, which must print nothing.
 
 CC       ?= cc
@@ -58,6 +65,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BENCH_FLAGS      ?=
 SEED_BENCH_FLAGS ?=
+GO       ?= go
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  ?= -g -O1 -fno-omit-frame-pointer \
@@ -80,7 +88,8 @@ EXT := dist/upsert.$(SUFFIX)
 .PHONY: all test demo install uninstall bench bench-python bench-cli \
   bench-callgrind bench-sync bench-doc asan valgrind fuzz fuzz-ci oom crash \
   test-clients package-python test-python package-node test-node lint \
-  clean deps deps-clients deps-packages deps-fuzz deps-lint
+  clean deps deps-clients deps-packages deps-fuzz deps-lint test-dqlite \
+  bench-dqlite deps-dqlite
 
 all: $(EXT) dist/sqlite-upsert
 
@@ -88,7 +97,8 @@ all: $(EXT) dist/sqlite-upsert
 $(EXT) dist/future/upsert.$(SUFFIX) dist/embed dist/embed_example \
   dist/future/embed_example dist/sqlite-upsert dist/oom \
   dist/asan/upsert.$(SUFFIX) dist/asan/sqlite-upsert dist/fuzz_create \
-  dist/fuzz_diff: VERSION
+  dist/fuzz_diff dist/dqlite/upsert-node dist/dqlite/upsert-node-future: \
+  VERSION
 
 $(EXT): ext/upsert.c
 	@mkdir -p dist
@@ -332,7 +342,8 @@ fuzz-ci: deps-fuzz $(FUZZERS)
 # inline, /* cppcheck-suppress ID ; reason */ on the line before it, or
 # by file, ID and symbol in test/cppcheck.supp.xml.
 LINT_SRC := ext/upsert.c tool/sqlite-upsert/sqlite-upsert.c \
-  tool/examples/embed_example.c $(sort $(wildcard test/*.c))
+  tool/examples/embed_example.c tool/dqlite/upsert-node.c \
+  $(sort $(wildcard test/*.c))
 
 deps-lint: deps
 	@sh tool/deps.sh lint
@@ -341,3 +352,38 @@ lint: deps-lint
 	$(CPPCHECK) -q --std=c99 --library=posix --library=sqlite3 \
 	  --enable=warning,portability,performance --error-exitcode=1 \
 	  --inline-suppr --suppress-xml=test/cppcheck.supp.xml $(LINT_SRC)
+
+# dqlite (issue 14, doc/dqlite.md): Debian's libdqlite-dev, go-dqlite and
+# the go-dqlite client library, which `tool/deps.sh dqlite` installs.
+# dist/dqlite/upsert-node runs one node with the extension compiled in
+# and registered on every connection; upsert-node-future demands a SQLite
+# newer than any, so that its init fails; dist/dqlite/client forms the
+# cluster and runs SQL on its leader, built offline against
+# /usr/share/gocode (it imports no cgo package of go-dqlite, so it needs no
+# CGO_LDFLAGS_ALLOW), its build cache under dist/.
+DQLITE_BIN := dist/dqlite/upsert-node dist/dqlite/upsert-node-future \
+  dist/dqlite/client
+DQLITE_GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
+  GOCACHE=$(CURDIR)/dist/dqlite/gocache
+
+dist/dqlite/upsert-node: tool/dqlite/upsert-node.c ext/upsert.c
+	@mkdir -p dist/dqlite
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/dqlite/upsert-node.c \
+	  ext/upsert.c -ldqlite -lsqlite3 -o $@
+dist/dqlite/upsert-node-future: tool/dqlite/upsert-node.c ext/upsert.c
+	@mkdir -p dist/dqlite
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -DUPSERT_MIN_VERSION=99000000 \
+	  tool/dqlite/upsert-node.c ext/upsert.c -ldqlite -lsqlite3 -o $@
+dist/dqlite/client: tool/dqlite/client.go
+	@mkdir -p dist/dqlite
+	$(DQLITE_GOENV) $(GO) build -o $@ tool/dqlite/client.go
+
+deps-dqlite: deps
+	@sh tool/deps.sh dqlite
+
+# Under a minute (tool/dqlite/run.sh stops it, and every node, at 60 s).
+test-dqlite: deps-dqlite $(EXT) $(DQLITE_BIN)
+	sh tool/dqlite/run.sh 60 $(TCLSH) test/all.tcl test/dqlite/cluster.test
+
+bench-dqlite: deps-dqlite $(DQLITE_BIN)
+	sh tool/dqlite/run.sh 600 $(TCLSH) tool/dqlite/bench.tcl doc/dqlite.md

@@ -10,6 +10,10 @@
 # and `make test-python` need: setuptools, wheel, pip and venv for Debian's
 # python3 (the wheel is built offline, with no package index), and
 # SQLAlchemy and pandas for the tests of the package's helpers.
+# `tool/deps.sh dqlite` adds what `make test-dqlite` and `make
+# bench-dqlite` need: libdqlite-dev (the C node library, with libraft and
+# libuv), go-dqlite (the `dqlite` shell), the go-dqlite client library
+# and Go to build tool/dqlite/client.go offline against /usr/share/gocode.
 need=""
 pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3 libcsv-dev"
 [ "${1:-}" = clients ] && pkgs="$pkgs g++ python3-sqlalchemy"
@@ -17,6 +21,8 @@ pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3 libcsv-dev"
 [ "${1:-}" = lint ] && pkgs="$pkgs cppcheck"
 [ "${1:-}" = packages ] && pkgs="$pkgs python3-setuptools python3-wheel python3-pip python3-venv
   python3-sqlalchemy python3-pandas"
+[ "${1:-}" = dqlite ] && pkgs="$pkgs libdqlite-dev go-dqlite
+  golang-github-canonical-go-dqlite-dev golang-go"
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 for p in $pkgs; do
   have "$p" || need="$need $p"
