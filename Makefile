@@ -142,11 +142,13 @@ dist/future/embed_example: tool/examples/embed_example.c ext/upsert.c
 	  tool/examples/embed_example.c ext/upsert.c -lsqlite3 -o $@
 
 # The command-line tool (issue 6): the extension compiled in; CSV and TSV
-# are read with libcsv (Debian's libcsv-dev).
+# are read with libcsv (Debian's libcsv-dev), JSON arrays streamed with
+# yajl (libyajl-dev).
+CLI_LIBS := -lsqlite3 -lcsv -lyajl
 dist/sqlite-upsert: tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE tool/sqlite-upsert/sqlite-upsert.c \
-	  ext/upsert.c -lsqlite3 -lcsv -o $@
+	  ext/upsert.c $(CLI_LIBS) -o $@
 
 # The Debian packages (tool/deps.sh installs what is missing as root, or
 # prints the apt-get command and fails).
@@ -208,7 +210,7 @@ dist/asan/upsert.$(SUFFIX): ext/upsert.c
 dist/asan/sqlite-upsert: tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c
 	@mkdir -p dist/asan
 	$(CC) $(ASAN_CFLAGS) $(WARN) -DSQLITE_CORE \
-	  tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c -lsqlite3 -lcsv -o $@
+	  tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c $(CLI_LIBS) -o $@
 
 asan: deps $(EXT) dist/asan/upsert.$(SUFFIX) $(SUITE) dist/asan/sqlite-upsert
 	LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install the Debian packages that building and testing need, when they
 # are missing.  As root, installs them with apt-get; otherwise prints the
-# exact command and fails.  `tool/deps.sh clients` adds what
+# exact command and fails.  The base list builds the extension and
+# sqlite-upsert (which reads CSV with libcsv and JSON arrays with yajl)
+# and runs `make test`.  `tool/deps.sh clients` adds what
 # `make test-clients` needs: SQLAlchemy for Debian's python3, and g++ for
 # building better-sqlite3 (Node.js itself is the machine's: see
 # tool/scripts/test-clients.sh).  `tool/deps.sh fuzz` adds clang and its
@@ -15,7 +17,8 @@
 # libuv), go-dqlite (the `dqlite` shell), the go-dqlite client library
 # and Go to build tool/dqlite/client.go offline against /usr/share/gocode.
 need=""
-pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3 libcsv-dev"
+pkgs="gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl python3 libcsv-dev
+  libyajl-dev"
 [ "${1:-}" = clients ] && pkgs="$pkgs g++ python3-sqlalchemy"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
 [ "${1:-}" = lint ] && pkgs="$pkgs cppcheck"

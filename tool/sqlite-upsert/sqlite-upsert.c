@@ -10,7 +10,7 @@
 ** Build (make dist/sqlite-upsert):
 **
 **   cc -O2 -DSQLITE_CORE tool/sqlite-upsert/sqlite-upsert.c ext/upsert.c \
-**      -lsqlite3 -lcsv -o sqlite-upsert
+**      -lsqlite3 -lcsv -lyajl -o sqlite-upsert
 **
 ** How it works.  The input's columns (the CSV header, or the keys of the
 ** JSON objects) become the virtual table's columns=; the flags become its
@@ -35,26 +35,30 @@
 ** column it goes to.  JSON (an array of objects) and JSON lines (an object
 ** per line) are parsed by SQLite's json_each(): values keep their JSON
 ** types.  The columns of a JSON input are the union of the keys of all its
-** objects; a key an object lacks is NULL.  A JSON array is streamed: cut
-** into its elements by a scan of strings and brackets (cliJsonRun), each
-** element parsed on its own as a line of JSON lines is.  JSON, JSON lines,
+** objects; a key an object lacks is NULL.  A JSON array is streamed: yajl
+** (Debian's libyajl-dev) parses it a chunk at a time and its callbacks
+** cut out each element (cliJsonRun), which is then parsed on its own as
+** a line of JSON lines is.  JSON, JSON lines,
 ** --create and --alter read the input twice (once to find the columns and
 ** their types), so standard input is spooled to a temporary file for
 ** them.
 **
 ** Positions.  Errors in a record name its first line, file:line, for CSV,
-** TSV and JSON lines, and its index, file:$[i], in a JSON array (SQLite
+** TSV and JSON lines, and its index, file:$[i], in a JSON array; a syntax
+** error in a JSON array also names the byte where yajl found it (SQLite
 ** 3.40 reports no position inside a JSON text).
 **
 ** Memory.  What is held is the widest record or the largest JSON element,
 ** whatever the size of the input (a JSON top level that is no array is
-** read whole, for the message that says what it is).  The hot path (one CSV record) makes no heap allocation once the
-** row buffer has grown to the widest record: fields are copied into one
-** reused buffer and bound with SQLITE_STATIC.
+** read whole, for the message that says what it is).  The hot path (one
+** CSV record) makes no heap allocation once the row buffer has grown to
+** the widest record: fields are copied into one reused buffer and bound
+** with SQLITE_STATIC.
 */
 #define _POSIX_C_SOURCE 200809L
 #include <sqlite3.h>
 #include <csv.h>
+#include <yajl/yajl_parse.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -170,6 +174,8 @@ struct Cli {
   sqlite3_int64 iLine;        /* line being read (1-based) */
   sqlite3_int64 iRecLine;     /* first line of the current record, or 0 */
   sqlite3_int64 iElem;        /* JSON array: index of the current element */
+  sqlite3_int64 iElemAt;      /* JSON array: the byte where it starts,
+                              ** counted from 1 */
   sqlite3_int64 nRow;         /* data rows written so far */
   sqlite3_int64 nRowDone;     /* rows committed (--batch) */
   sqlite3_int64 iDonePos;     /* position (cliPosNum) of the last row
@@ -1567,7 +1573,14 @@ static void cliJsonObject(Cli *p, sqlite3_stmt *pEach, sqlite3_stmt *pType,
   rc = sqlite3_reset(pEach);
   if( p->rc ) return;
   if( rc!=SQLITE_OK ){
-    cliErrorAt(p, "not valid JSON");
+    /* In an array, yajl has passed the element's syntax, but SQLite may
+    ** refuse it still: nested too deeply for it, say. */
+    if( p->eFmt==FMT_JSON ){
+      cliErrorAt(p, "not valid JSON (the element at byte %lld)",
+                 (long long)p->iElemAt);
+    }else{
+      cliErrorAt(p, "not valid JSON");
+    }
     return;
   }
   if( nKey==0 ){
@@ -1701,14 +1714,19 @@ static void cliJsonTopError(Cli *p){
      || strcmp(zType, "array")==0 ){
       cliError(p, "%s: not valid JSON%s", p->zName, cliJsonHint(p, z, n));
     }else{
+      int bAn = zType[0]=='o' || zType[0]=='i';    /* object, integer */
       cliError(p, "%s: not a JSON array of objects: the top level is %s "
-               "%s%s", p->zName, zType[0]=='o' ? "an" : "a", zType,
+               "%s%s", p->zName, bAn ? "an" : "a", zType,
                zType[0]=='o' ? " (one per line? give --jsonl)" : "");
     }
   }
   sqlite3_finalize(pType);
   free(z);
 }
+
+/* ---------------------------------------------------------------------
+** JSON arrays, streamed with yajl
+*/
 
 /* Append n bytes at z to the buffer *pa (*pn bytes used of *pnAlloc,
 ** malloc'd).  0 on success, 1 on OOM (recorded). */
@@ -1727,114 +1745,263 @@ static int cliElemAppend(Cli *p, char **pa, size_t *pn, size_t *pnAlloc,
   return 0;
 }
 
-/* 1 if c is JSON white space. */
-static int cliJsonWs(char c){
-  return c==' ' || c=='\t' || c=='\n' || c=='\r';
+/* Where a pass is in a JSON input (CliJson.eState) */
+#define JS_START 0                /* before the top-level value */
+#define JS_ARRAY 1                /* inside the top-level array */
+#define JS_END   2                /* after the array's closing ']' */
+#define JS_OTHER 3                /* the top level is no array */
+
+/*
+** One pass over a JSON array: what the yajl callbacks share (their
+** pCtx).  yajl parses the text, chunk by chunk, and reports each value
+** and each start and end of an object or array; the callbacks follow the
+** depth, and cut out the text of each element of the top-level array,
+** from its '{' to its '}', which cliJsonObject() then parses with
+** json_each() as it does a line of JSON lines.
+*/
+typedef struct CliJson CliJson;
+struct CliJson {
+  Cli *p;                     /* the run */
+  yajl_handle h;              /* the parser */
+  sqlite3_stmt *pEach;        /* SELECT key, value, type FROM json_each(?1) */
+  sqlite3_stmt *pType;        /* SELECT json_type(?1) */
+  int eState;                 /* JS_* */
+  sqlite3_int64 nDepth;       /* arrays and objects open: 1 in the array */
+
+  /* The chunk being parsed */
+  const char *zText;          /* its bytes (in Cli.aChunk) */
+  sqlite3_int64 iBase;        /* offset of zText[0] in the input */
+
+  /* The current element: an object */
+  int bElem;                  /* it has begun and not ended */
+  size_t iSpan;               /* where its bytes in zText start */
+  char *aElem;                /* its bytes from the chunks before */
+  size_t nElem;               /* bytes used at aElem */
+  size_t nElemAlloc;          /* bytes allocated at aElem */
+};
+
+/*
+** Bytes of the chunk that yajl has read.  Inside a callback, where the
+** token it reports ends: yajl 2.1 counts the bytes as it lexes, before
+** it calls back.  (Its header documents the count after yajl_parse(),
+** where, after an error, it is where the error was found.)  A token that
+** began in an earlier chunk ends in this one all the same.
+*/
+static size_t cliJsonAt(CliJson *pJ){
+  return yajl_get_bytes_consumed(pJ->h);
 }
 
-/* Where cliJsonRun is in the text of a JSON array */
-#define JS_START 0                /* before the '[' */
-#define JS_FIRST 1                /* after '[': an element or ']' */
-#define JS_NEXT  2                /* after ',': an element */
-#define JS_ELEM  3                /* in an element */
-#define JS_END   4                /* after the closing ']' */
-#define JS_OTHER 5                /* the top level is not an array */
+/*
+** A value that is no object begins, of type zType (as json_type() names
+** it): at the top level, the input is no array (cliJsonTopError() then
+** says what it is); as an element of the array, an error.  Inside an
+** element, nothing to do.  Returns what a yajl callback returns: 0 to
+** stop the parse.
+*/
+static int cliJsonNotObject(CliJson *pJ, const char *zType){
+  if( pJ->nDepth==0 ){
+    pJ->eState = JS_OTHER;
+    return 0;
+  }
+  if( pJ->nDepth==1 ){
+    cliErrorAt(pJ->p, "not a JSON object (%s)", zType);
+    return 0;
+  }
+  return 1;
+}
+
+/* yajl callbacks for the values that are no object. */
+static int cliJsonNull(void *pCtx){
+  return cliJsonNotObject((CliJson*)pCtx, "null");
+}
+static int cliJsonBool(void *pCtx, int b){
+  return cliJsonNotObject((CliJson*)pCtx, b ? "true" : "false");
+}
+static int cliJsonString(void *pCtx, const unsigned char *z, size_t n){
+  (void)z; (void)n;
+  return cliJsonNotObject((CliJson*)pCtx, "text");
+}
+
+/* yajl callback: a number, as its text (so yajl converts none, and none
+** is too large for it).  json_type() calls it real if it has a fraction
+** or an exponent. */
+static int cliJsonNumber(void *pCtx, const char *z, size_t n){
+  CliJson *pJ = (CliJson*)pCtx;
+  if( pJ->nDepth>1 ) return 1;
+  return cliJsonNotObject(pJ, memchr(z, '.', n) || memchr(z, 'e', n)
+                              || memchr(z, 'E', n) ? "real" : "integer");
+}
+
+/* yajl callback: '['.  At the top level, the array begins. */
+static int cliJsonStartArray(void *pCtx){
+  CliJson *pJ = (CliJson*)pCtx;
+  if( pJ->nDepth==0 ){
+    pJ->eState = JS_ARRAY;
+  }else if( !cliJsonNotObject(pJ, "array") ){
+    return 0;
+  }
+  pJ->nDepth++;
+  return 1;
+}
+
+/* yajl callback: ']'.  Back at the top level, the array has ended. */
+static int cliJsonEndArray(void *pCtx){
+  CliJson *pJ = (CliJson*)pCtx;
+  if( --pJ->nDepth==0 ) pJ->eState = JS_END;
+  return 1;
+}
+
+/* yajl callback: '{'.  In the array, an element begins, at the '{' yajl
+** has just read (one byte, so in this chunk). */
+static int cliJsonStartMap(void *pCtx){
+  CliJson *pJ = (CliJson*)pCtx;
+  if( pJ->nDepth==0 ) return cliJsonNotObject(pJ, "object");
+  if( pJ->nDepth==1 ){
+    pJ->bElem = 1;
+    pJ->nElem = 0;
+    pJ->iSpan = cliJsonAt(pJ) - 1;
+    pJ->p->iElemAt = pJ->iBase + (sqlite3_int64)pJ->iSpan + 1;
+  }
+  pJ->nDepth++;
+  return 1;
+}
+
+/*
+** yajl callback: '}'.  Back in the array, an element has ended: its text
+** goes to cliJsonObject(), to find its keys or to be written.  An element
+** within this chunk is read where it is; one that began in an earlier
+** chunk has its bytes gathered in aElem.
+*/
+static int cliJsonEndMap(void *pCtx){
+  CliJson *pJ = (CliJson*)pCtx;
+  Cli *p = pJ->p;
+  const char *z = pJ->zText + pJ->iSpan;
+  size_t iEnd, n;
+  if( --pJ->nDepth>1 ) return 1;
+  iEnd = cliJsonAt(pJ);
+  n = iEnd - pJ->iSpan;
+  if( pJ->nElem ){
+    if( cliElemAppend(p, &pJ->aElem, &pJ->nElem, &pJ->nElemAlloc, z, n) ){
+      return 0;
+    }
+    z = pJ->aElem;
+    n = pJ->nElem;
+  }
+  pJ->bElem = 0;
+  pJ->nElem = 0;
+  p->nIn = pJ->iBase + (sqlite3_int64)iEnd;      /* for the percentage */
+  cliJsonObject(p, pJ->pEach, pJ->pType, z, n);
+  if( p->rc ) return 0;
+  p->iElem++;
+  return 1;
+}
+
+/*
+** Record yajl's error, found iAt bytes into the input: "not valid JSON
+** at byte N" and yajl's reason ("parse error: after array element, I
+** expect ',' or ']'\n", without its kind, the newline and any period).
+*/
+static void cliJsonSyntaxError(CliJson *pJ, sqlite3_int64 iAt){
+  unsigned char *zYajl = yajl_get_error(pJ->h, 0, 0, 0);
+  const char *zWhy = zYajl ? (const char*)zYajl : "";
+  const char *zColon = strstr(zWhy, "error: ");
+  size_t n;
+  if( zColon ) zWhy = zColon + 7;
+  n = strlen(zWhy);
+  while( n>0 && (zWhy[n-1]=='\n' || zWhy[n-1]=='.') ) n--;
+  cliErrorAt(pJ->p, "not valid JSON at byte %lld%s%.*s", (long long)iAt,
+             n ? ": " : "", (int)n, zWhy);
+  if( zYajl ) yajl_free_error(pJ->h, zYajl);
+}
 
 /*
 ** One pass over a JSON input, an array of objects, streamed: find the
-** columns and their types (bInfer), or write the rows.  The text is cut
-** into its elements by a scan that follows strings (and their escapes)
-** and the depth of brackets; each element is then parsed on its own by
-** json_each(), as a line of JSON lines is (cliJsonObject), so that the
-** memory held is that of the largest element, not of the input.  The
-** scan only finds where an element ends: whether it is valid JSON is
-** json_each()'s to say.
+** columns and their types (bInfer), or write the rows.  yajl parses the
+** input a chunk at a time (CHUNK bytes) and its callbacks hand each
+** element to cliJsonObject(), so the memory held is that of the largest
+** element (and of the token yajl holds across two chunks), not of the
+** input.  yajl checks the syntax of the whole text, and says where an
+** error is; json_each() then reads each element for its values, so that
+** they are what SQLite's JSON functions make of them.
+**
+** Strings are not checked to be UTF-8 (yajl_dont_validate_strings), as
+** SQLite's JSON functions do not check them.  yajl takes a vertical tab
+** and a form feed for white space, which SQLite refuses: only outside the
+** elements, then, are they let by.
 */
 static void cliJsonRun(Cli *p, int bInfer){
-  sqlite3_stmt *pEach = 0, *pType = 0;
-  char *aElem = 0;                /* the current element's text */
-  size_t nElem = 0, nElemAlloc = 0;
-  sqlite3_int64 iBase = 0;        /* offset of aChunk[0] in the input */
-  int eState = JS_START, nDepth = 0, bStr = 0, bEsc = 0, bFirst = 1;
+  static const yajl_callbacks cb = {
+    cliJsonNull, cliJsonBool,
+    0, 0, cliJsonNumber,          /* numbers as text: none converted */
+    cliJsonString,
+    cliJsonStartMap, 0, cliJsonEndMap,   /* keys: json_each()'s */
+    cliJsonStartArray, cliJsonEndArray,
+  };
+  CliJson js;
+  yajl_status st = yajl_status_ok;
+  sqlite3_int64 nRead = 0;        /* bytes read from the input */
+  int bFirst = 1, bEof = 0;
+  memset(&js, 0, sizeof(js));
+  js.p = p;
   if( sqlite3_prepare_v2(p->db, "SELECT key, value, type FROM json_each(?1)",
-                         -1, &pEach, 0)
-   || sqlite3_prepare_v2(p->db, "SELECT json_type(?1)", -1, &pType, 0) ){
+                         -1, &js.pEach, 0)
+   || sqlite3_prepare_v2(p->db, "SELECT json_type(?1)", -1, &js.pType, 0) ){
     cliError(p, "%s", sqlite3_errmsg(p->db));
+  }else if( (js.h = yajl_alloc(&cb, 0, &js))==0 ){
+    cliNomem(p);
+  }else{
+    yajl_config(js.h, yajl_dont_validate_strings, 1);
   }
   p->bInfer = bInfer;
   p->iElem = 0;
   p->nIn = 0;
-  while( p->rc==0 && eState!=JS_OTHER ){
-    size_t n = cliRead(p, p->aChunk, CHUNK), i = 0, iSpan;
-    if( n==0 || p->rc ) break;
+  while( p->rc==0 && st==yajl_status_ok ){
+    size_t n = cliRead(p, p->aChunk, CHUNK), iStart = 0;
+    if( p->rc ) break;
+    if( n==0 ){
+      bEof = 1;
+      st = yajl_complete_parse(js.h);
+      break;
+    }
     if( bFirst ){
       bFirst = 0;
-      i = cliBomSize(p->aChunk, n);
+      iStart = cliBomSize(p->aChunk, n);
     }
-    iSpan = i;                    /* where the element's bytes start */
-    for(; i<n && p->rc==0 && eState!=JS_OTHER; i++){
-      char c = p->aChunk[i];
-      switch( eState ){
-        case JS_START:
-          if( !cliJsonWs(c) ) eState = c=='[' ? JS_FIRST : JS_OTHER;
-          break;
-        case JS_FIRST:
-        case JS_NEXT:
-          if( cliJsonWs(c) ) break;
-          if( c==']' && eState==JS_FIRST ){ eState = JS_END; break; }
-          /* the element starts here (an empty one at ',' or ']') */
-          eState = JS_ELEM;
-          nElem = 0;
-          nDepth = bStr = bEsc = 0;
-          iSpan = i--;
-          break;
-        case JS_ELEM:
-          if( bStr ){
-            if( bEsc ) bEsc = 0;
-            else if( c=='\\' ) bEsc = 1;
-            else if( c=='"' ) bStr = 0;
-          }else if( c=='"' ){
-            bStr = 1;
-          }else if( c=='{' || c=='[' ){
-            nDepth++;
-          }else if( nDepth>0 && (c=='}' || c==']') ){
-            nDepth--;
-          }else if( nDepth==0 && (c==',' || c==']') ){
-            if( cliElemAppend(p, &aElem, &nElem, &nElemAlloc,
-                              p->aChunk+iSpan, i-iSpan) ) break;
-            p->nIn = iBase + (sqlite3_int64)i + 1;
-            cliJsonObject(p, pEach, pType, aElem, nElem);
-            if( p->rc ) break;
-            p->iElem++;
-            eState = c==',' ? JS_NEXT : JS_END;
-          }
-          break;
-        default:                  /* JS_END */
-          if( !cliJsonWs(c) ){
-            cliError(p, "%s: not valid JSON: text after the closing ']' of "
-                     "the array", p->zName);
-          }
-          break;
-      }
-    }
-    if( eState==JS_ELEM && p->rc==0 ){
+    js.zText = p->aChunk + iStart;
+    js.iBase = nRead + (sqlite3_int64)iStart;
+    js.iSpan = 0;                 /* an element that goes on starts here */
+    st = yajl_parse(js.h, (const unsigned char*)js.zText, n-iStart);
+    if( st==yajl_status_ok && js.bElem ){
       /* the element goes on in the next chunk */
-      cliElemAppend(p, &aElem, &nElem, &nElemAlloc, p->aChunk+iSpan,
-                    n-iSpan);
+      cliElemAppend(p, &js.aElem, &js.nElem, &js.nElemAlloc,
+                    js.zText+js.iSpan, n-iStart-js.iSpan);
     }
-    iBase += (sqlite3_int64)n;
+    nRead += (sqlite3_int64)n;
   }
   if( p->rc==0 ){
-    if( eState==JS_START || eState==JS_OTHER ){
+    sqlite3_int64 iAt = bEof ? nRead
+                             : js.iBase + (sqlite3_int64)cliJsonAt(&js);
+    if( js.eState==JS_START || js.eState==JS_OTHER ){
       cliJsonTopError(p);
-    }else if( eState!=JS_END ){
-      cliErrorAt(p, "not valid JSON: the array is not closed by the end of "
-                 "the input");
+    }else if( js.eState==JS_END ){
+      if( st!=yajl_status_ok ){
+        cliError(p, "%s: not valid JSON at byte %lld: text after the "
+                 "closing ']' of the array", p->zName, (long long)iAt);
+      }
+    }else if( bEof ){
+      /* named by the element it cuts short, if any */
+      char *zPos = js.bElem ? cliPosText(p, p->iElem)
+                            : sqlite3_mprintf("%s", p->zName);
+      cliError(p, "%z: not valid JSON: the array is not closed by the end "
+               "of the input", zPos);
+    }else{
+      cliJsonSyntaxError(&js, iAt);
     }
   }
-  sqlite3_finalize(pEach);
-  sqlite3_finalize(pType);
-  free(aElem);
+  if( js.h ) yajl_free(js.h);
+  sqlite3_finalize(js.pEach);
+  sqlite3_finalize(js.pType);
+  free(js.aElem);
 }
 
 /* ---------------------------------------------------------------------
