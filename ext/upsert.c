@@ -757,7 +757,11 @@ static void upsertAppendInsert(
 ** value becomes an integer; REAL columns read back as reals), so equal
 ** means the same value of the same type; a column that stores values as
 ** given compares their types too, since IS takes 1 and 1.0 as equal.
-** COLLATE BINARY: 'a' and 'A' differ in any column.
+** COLLATE BINARY: 'a' and 'A' differ in any column.  Which columns
+** compare their types depends on the schema, so upsert_into_fresh()
+** first fails the row if SQLite prepared the statement again (see
+** upsertRefresh()): a backing table dropped and created again with other
+** types would otherwise be compared by the old text.
 */
 static void upsertAppendChanged(
   sqlite3_str *p,
@@ -766,6 +770,7 @@ static void upsertAppendChanged(
 ){
   const char *zSep = "NOT (";
   int i;
+  sqlite3_str_appendf(p, "upsert_into_fresh(?%d) AND ", pTab->nCol+1);
   for(i=0; i<pTab->nCol; i++){
     const char *z = pTab->azCol[i];
     if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
@@ -3100,6 +3105,12 @@ static int upsertWriteRow(
       }
       if( rc!=SQLITE_OK && (bNew || bStale) ){
         memcpy(pStats->a, a, sizeof(a));
+        if( pTab->zUnusable ){
+          /* The columns changed: the row is not written again with the
+          ** statement of the old ones */
+          upsertError(pTab, "%s", pTab->zUnusable);
+          return SQLITE_ERROR;
+        }
         continue;
       }
     }

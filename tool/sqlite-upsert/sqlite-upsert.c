@@ -835,12 +835,18 @@ static void cliSeenSetup(Cli *p){
       "SELECT 1 FROM temp.\"" SEEN "\" AS s WHERE ", p->zTable);
   sqlite3_str_appendall(pIdx, "CREATE INDEX temp.\"" SEEN "_key\" ON \""
       SEEN "\"(");
-  if( !bNomem && sqlite3_prepare_v2(p->db, "SELECT type FROM "
-        "pragma_table_info(?1, 'main') WHERE name=?2 COLLATE nocase", -1,
-        &pStmt, 0)!=SQLITE_OK ){
-    bNomem = 1;
+  /* The declared type, or NULL for a column that stores values as given
+  ** (no type; ANY in a STRICT table), which a column of no type does in
+  ** temp.SEEN: an empty type "" would be NUMERIC */
+  if( !bNomem && sqlite3_prepare_v2(p->db, "SELECT CASE WHEN c.type='' OR "
+        "(l.strict AND c.type='ANY' COLLATE nocase) THEN NULL ELSE c.type END"
+        " FROM pragma_table_info(?1, 'main') AS c, pragma_table_list(?1) AS l"
+        " WHERE l.schema='main' AND c.name=?2 COLLATE nocase", -1, &pStmt,
+        0)!=SQLITE_OK ){
+    cliError(p, "%s", sqlite3_errmsg(p->db));
+    bNomem = p->rc==0;
   }
-  for(k=0; !bNomem && k<p->nKey; k++){
+  for(k=0; !bNomem && p->rc==0 && k<p->nKey; k++){
     char *zColl = cliKeyColl(p, azKey, p->nKey, azKey[k], &bNomem);
     const char *zSep = k ? "," : "";
     int i;
@@ -850,9 +856,11 @@ static void cliSeenSetup(Cli *p){
     p->aiKey[k] = i<p->nCol ? i : 0;
     sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, azKey[k], -1, SQLITE_STATIC);
-    sqlite3_str_appendf(pCreate, "%s\"k%d\" \"%w\"", zSep, k,
-        sqlite3_step(pStmt)==SQLITE_ROW
-          ? (const char*)sqlite3_column_text(pStmt, 0) : "");
+    sqlite3_str_appendf(pCreate, "%s\"k%d\"", zSep, k);
+    if( sqlite3_step(pStmt)==SQLITE_ROW
+     && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+      sqlite3_str_appendf(pCreate, " \"%w\"", sqlite3_column_text(pStmt, 0));
+    }
     sqlite3_reset(pStmt);
     if( zColl ) sqlite3_str_appendf(pCreate, " COLLATE \"%w\"", zColl);
     sqlite3_str_appendf(pIns, "%s?", zSep);
@@ -1039,6 +1047,23 @@ static void cliBegin(Cli *p){
 }
 
 /*
+** A FOREIGN KEY violation found at the end of a transaction, zMsg
+** SQLite's message: it names no row, so the rows of this transaction are
+** named before it, and the rows --delete-missing deleted.
+*/
+static void cliFkError(Cli *p, const char *zMsg){
+  if( p->nDeleted>0 ){
+    cliError(p, "%s: rows %lld to %lld, or rows that refer to the %lld "
+             "rows --delete-missing deleted: %s", p->zName,
+             (long long)p->nRowDone+1, (long long)p->nRow,
+             (long long)p->nDeleted, zMsg);
+  }else{
+    cliError(p, "%s: rows %lld to %lld: %s", p->zName,
+             (long long)p->nRowDone+1, (long long)p->nRow, zMsg);
+  }
+}
+
+/*
 ** Commit the rows written since the last commit.  A FOREIGN KEY
 ** violation among them fails here, with SQLite's message, which names no
 ** row: the rows of this transaction are named before it.  On failure the
@@ -1047,16 +1072,8 @@ static void cliBegin(Cli *p){
 static void cliCommit(Cli *p){
   if( p->rc ) return;
   if( sqlite3_exec(p->db, "COMMIT", 0, 0, 0)!=SQLITE_OK ){
-    if( sqlite3_extended_errcode(p->db)==SQLITE_CONSTRAINT_FOREIGNKEY
-     && p->nDeleted>0 ){
-      cliError(p, "%s: rows %lld to %lld, or rows that refer to the %lld "
-               "rows --delete-missing deleted: %s", p->zName,
-               (long long)p->nRowDone+1, (long long)p->nRow,
-               (long long)p->nDeleted, sqlite3_errmsg(p->db));
-    }else if( sqlite3_extended_errcode(p->db)==SQLITE_CONSTRAINT_FOREIGNKEY ){
-      cliError(p, "%s: rows %lld to %lld: %s", p->zName,
-               (long long)p->nRowDone+1, (long long)p->nRow,
-               sqlite3_errmsg(p->db));
+    if( sqlite3_extended_errcode(p->db)==SQLITE_CONSTRAINT_FOREIGNKEY ){
+      cliFkError(p, sqlite3_errmsg(p->db));
     }else{
       cliError(p, "%s", sqlite3_errmsg(p->db));
     }
@@ -2634,6 +2651,11 @@ static void cliOpenDb(Cli *p){
     if( p->zDbPath==0 ){ cliNomem(p); return; }
   }
   sqlite3_busy_handler(p->db, cliBusy, 0);
+  /* A dry run leaves a WAL as it found it: no checkpoint on close, which
+  ** would copy frames a crashed writer committed into the file */
+  if( p->bDryRun ){
+    sqlite3_db_config(p->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int*)0);
+  }
   cliSignalDb = p->db;
   p->nColMax = sqlite3_limit(p->db, SQLITE_LIMIT_COLUMN, -1);
   /* Enforced, as a constraint of the table; set outside a transaction,
@@ -2730,6 +2752,12 @@ int main(int argc, char **argv){
   cliDeleteMissing(p);
   /* The counts before a dry run's ROLLBACK, which takes them back */
   if( p->rc==0 ) cliCounts(p, aCount);
+  if( p->bDryRun && p->rc==0 ){
+    /* What the COMMIT would check: the deferred foreign keys */
+    int nFk = 0, nHi = 0;
+    sqlite3_db_status(p->db, SQLITE_DBSTATUS_DEFERRED_FKS, &nFk, &nHi, 0);
+    if( nFk>0 ) cliFkError(p, "FOREIGN KEY constraint failed");
+  }
   if( p->bDryRun && p->rc==0 ){
     if( sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0)!=SQLITE_OK ){
       cliError(p, "%s", sqlite3_errmsg(p->db));
