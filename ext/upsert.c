@@ -673,20 +673,22 @@ static sqlite3_stmt *upsertScanStmt(UpsertTab *pTab, int iPlan, int *pRc){
 ** without DEFAULT that the row does not give: SQLite checks NOT NULL
 ** before it looks for a conflict, so leaving the column out would fail
 ** even an update.  A new row still fails, as it must, on the NULL that
-** the subquery yields when no row has the key.
+** the subquery yields when no row has the key.  zSelf is the argument of
+** upsert_into_fresh(): see upsertWriteSql().
 */
 static void upsertAppendStored(
   sqlite3_str *p,
   UpsertTab *pTab,
   const char *zSep,
-  const char *zCol
+  const char *zCol,
+  const char *zSelf
 ){
   /* The lookup compares in the key index's collation, which a schema
   ** change may have changed: upsert_into_fresh() fails the statement
   ** before it writes if SQLite re-prepared it (see upsertRefresh()) */
   sqlite3_str_appendf(p, "%s(SELECT \"%w\" FROM \"%w\".\"%w\""
-                      " WHERE upsert_into_fresh(?%d)", zSep,
-                      zCol, pTab->zDb, pTab->zTab, pTab->nCol+1);
+                      " WHERE upsert_into_fresh(%s)", zSep,
+                      zCol, pTab->zDb, pTab->zTab, zSelf);
   upsertAppendKeyEq(p, pTab, " AND ", 0);
   sqlite3_str_appendall(p, ")");
 }
@@ -699,7 +701,8 @@ static void upsertAppendInsert(
   sqlite3_str *p,
   UpsertTab *pTab,
   int eKind,
-  const unsigned char *aNull
+  const unsigned char *aNull,
+  const char *zSelf
 ){
   /* Indexed by UPSERT_W_*.  An explicit OR clause, as a native INSERT
   ** with one, overrides the columns' own ON CONFLICT clauses */
@@ -729,7 +732,7 @@ static void upsertAppendInsert(
   for(i=0; i<pTab->nCol; i++){
     if( aNull && aNull[i] ){
       if( pTab->aFlag[i] & UPSERT_F_NEED ){
-        upsertAppendStored(p, pTab, zSep, pTab->azCol[i]);
+        upsertAppendStored(p, pTab, zSep, pTab->azCol[i], zSelf);
         zSep = ",";
       }
       continue;
@@ -738,7 +741,7 @@ static void upsertAppendInsert(
     zSep = ",";
   }
   for(i=0; i<pTab->nNeed; i++){
-    upsertAppendStored(p, pTab, ",", pTab->azNeed[i]);
+    upsertAppendStored(p, pTab, ",", pTab->azNeed[i], zSelf);
   }
   if( eKind & UPSERT_W_ROWID ){
     sqlite3_str_appendf(p, ",?%d", pTab->nCol+2);
@@ -753,7 +756,8 @@ static void upsertAppendInsert(
 static void upsertAppendConflict(
   sqlite3_str *p,
   UpsertTab *pTab,
-  const unsigned char *aNull
+  const unsigned char *aNull,
+  const char *zSelf
 ){
   const char *zSep = "UPDATE SET ";
   int i, k;
@@ -777,7 +781,7 @@ static void upsertAppendConflict(
     /* upsert_into_count() runs only for rows that are updated */
     sqlite3_str_appendall(p, " WHERE ");
     if( pTab->zWhere ) sqlite3_str_appendf(p, "(%s) AND ", pTab->zWhere);
-    sqlite3_str_appendf(p, "upsert_into_count(?%d)", pTab->nCol+1);
+    sqlite3_str_appendf(p, "upsert_into_count(%s)", zSelf);
   }
 }
 
@@ -789,19 +793,29 @@ static void upsertAppendConflict(
 ** keeps them.  Parameter ?N is declared column N-1 in every statement,
 ** parameter nCol+1, where used, is a pointer to pTab for
 ** upsert_into_count(), and parameter nCol+2, with UPSERT_W_ROWID, is the
-** rowid.
+** rowid.  With bNative, for upsert_into_sql(), the text is the same but
+** for the argument of upsert_into_count() and upsert_into_fresh(), which
+** is the integer 1 instead of parameter nCol+1: a client that runs it
+** binds the declared columns only.
 */
 static char *upsertWriteSql(
   UpsertTab *pTab,
   int eKind,
-  const unsigned char *aNull
+  const unsigned char *aNull,
+  int bNative
 ){
   sqlite3_str *p = sqlite3_str_new(pTab->db);
   int eMode = eKind & UPSERT_W_MODE;
+  char zSelf[16];            /* Argument of upsert_into_count() and _fresh() */
 
-  upsertAppendInsert(p, pTab, eKind, aNull);
+  if( bNative ){
+    sqlite3_snprintf(sizeof(zSelf), zSelf, "1");
+  }else{
+    sqlite3_snprintf(sizeof(zSelf), zSelf, "?%d", pTab->nCol+1);
+  }
+  upsertAppendInsert(p, pTab, eKind, aNull, zSelf);
   if( eMode!=UPSERT_W_IGNORE && eMode!=UPSERT_W_REPLACE ){
-    upsertAppendConflict(p, pTab, aNull);
+    upsertAppendConflict(p, pTab, aNull, zSelf);
   }
   return sqlite3_str_finish(p);
 }
@@ -821,7 +835,7 @@ static sqlite3_stmt *upsertWriteStmt(
   sqlite3_stmt *pStmt;
 
   pStmt = upsertPrepare(pRc, pTab->db, pzErr,
-                        upsertWriteSql(pTab, eKind, aNull),
+                        upsertWriteSql(pTab, eKind, aNull, 0),
                         SQLITE_PREPARE_PERSISTENT);
   if( *pRc==SQLITE_ERROR && pTab->zWhere && *pzErr ){
     char *zMsg = sqlite3_mprintf(UPSERT_ERR "where=%s: %s", pTab->zWhere,
@@ -2674,8 +2688,7 @@ static UpsertWrite *upsertWriteFind(
 /*
 ** upsert_into_count(P): P is the pointer to an UpsertTab bound to the
 ** inner statement.  Marks the row being written as updated and returns
-** true.  P an integer, as a client running the text of upsert_into_sql()
-** binds it: adds one to the connection's count of updated rows, which
+** true.  P an integer, as in the text of upsert_into_sql(): adds one to the connection's count of updated rows, which
 ** upsert_into_count() with no argument returns (upsertCountedFunc()).
 ** Any other argument returns true and does nothing.
 */
@@ -3527,10 +3540,12 @@ static void upsertStatsFunc(
 ** of a plain INSERT into it, derived and built by the same code
 ** (upsertDerive(), upsertWriteSql()), for a client that runs it itself,
 ** row by row (an executemany).  ?1 to ?N are the declared columns, in
-** order; ?N+1, where the text has it, must be bound to an integer.  Then
-** the counts equal the virtual table's: sqlite3_changes() after a row is
-** 1 if it was inserted or updated and 0 if skipped, and the rows updated
-** are what upsert_into_count() with no argument went up by.
+** order, and the only parameters: where the virtual table binds itself
+** to ?N+1, for upsert_into_count() and upsert_into_fresh(), the text has
+** the integer 1.  The counts equal the virtual table's:
+** sqlite3_changes() after a row is 1 if it was inserted or updated and 0
+** if skipped, and the rows updated are what upsert_into_count() with no
+** argument went up by.
 **
 ** NULL, and not a text, where running it so could differ from the
 ** virtual table: with nulls=keep, which has a statement per pattern of
@@ -3597,7 +3612,7 @@ static void upsertSqlFunc(
     }
   }
   if( rc==SQLITE_OK && bNative ){
-    zSql = upsertWriteSql(pTab, UPSERT_W_UPSERT, 0);
+    zSql = upsertWriteSql(pTab, UPSERT_W_UPSERT, 0, 1);
     if( zSql==0 ) rc = SQLITE_NOMEM;
   }
 

@@ -40,9 +40,10 @@ def run(cursor, table, schema, columns, rows, options, get=None):
 
     The native path: upsert_into_sql() gives the statement that a TEMP
     upsert_into table of these arguments would run for each row, and
-    executemany() runs it.  Parameter N+1, where the statement has it, is
-    bound to 1: upsert_into_count() then goes up by one for each row
-    updated.  The cursor's rowcount after executemany() is the sum of
+    executemany() runs it (the rows are bound as they are, or as get()
+    makes them, one at a time: no list of them is built).  Its
+    upsert_into_count(1) goes up by one for each row updated, and
+    upsert_into_count() tells how many it counted.  The cursor's rowcount after executemany() is the sum of
     sqlite3_changes() after each row: 1 for a row inserted or updated, 0
     for one skipped, which is how the virtual table counts them.  Where
     that would not hold (nulls=keep, triggers, ON CONFLICT clauses: see
@@ -51,6 +52,7 @@ def run(cursor, table, schema, columns, rows, options, get=None):
     options = dict(options)
     if columns is not None and "columns" not in options:
         options["columns"] = columns
+    rows = rows if isinstance(rows, list) else list(rows)
     args = _args(table, schema, options)
     sql = None
     if columns is not None:
@@ -61,23 +63,12 @@ def run(cursor, table, schema, columns, rows, options, get=None):
         if get is not None:
             rows = list(map(get, rows))
         return run_vtab(cursor, args, rows)
-    n = len(columns)
-    if get is None:
-        get = tuple
-    mark = "?%d)" % (n + 1)     # see upsert_into_sql() in ext/upsert.c
-    if not (sql.endswith("upsert_into_count(" + mark)
-            or "upsert_into_fresh(" + mark in sql):
-        params = list(map(get, rows))
-    elif n == 1:
-        params = [(get(r)[0], 1) for r in rows]
-    else:
-        one = (1,)
-        params = [get(r) + one for r in rows]
+    params = rows if get is None else map(get, rows)
     cursor.executemany(sql, params)
     changed = cursor.rowcount
     cursor.execute("SELECT upsert_into_count()")
     updated = cursor.fetchone()[0] - before
-    return UpsertCounts(changed - updated, updated, len(params) - changed)
+    return UpsertCounts(changed - updated, updated, len(rows) - changed)
 
 
 def getter(columns):

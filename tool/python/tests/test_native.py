@@ -168,8 +168,10 @@ class TestNativeAgainstVtab(unittest.TestCase):
         con.set_trace_callback(None)
         sql = con.execute("SELECT upsert_into_sql('t', 'keep=(b)',"
                           " 'where=excluded.a <> a')").fetchone()[0]
-        self.assertIn("-- " + sql, seen)
-        self.assertTrue(sql.endswith("upsert_into_count(?4)"), sql)
+        # but for the argument the table binds to itself, ?N+1
+        self.assertTrue(sql.endswith("upsert_into_count(1)"), sql)
+        self.assertIn("-- " + sql.replace("upsert_into_count(1)",
+                                          "upsert_into_count(?4)"), seen)
 
     def test_counts_exact_with_sqlalchemy_session(self):
         try:
