@@ -56,7 +56,7 @@ and reports each figure as the median of the invocations' figures.
 --markdown also prints the tables as README.md has them.
 
 --callgrind counts instructions instead (valgrind): for each scenario, a
-process per method (4, 5b, 5) and a baseline process that does everything
+process per method (4, 6, 5b, 5) and a baseline process that does everything
 but the upsert (imports, engine, seeding, building the rows, warming the
 pool), each whole under callgrind with PYTHONHASHSEED=0; a method's count
 is its process's less the baseline's.  The table is checked afterwards.
@@ -462,7 +462,7 @@ def report(fig, what, markdown):
 
 # --- callgrind: instructions of the whole process, minus a baseline ---
 
-CG_KEYS = ["native", "up_sql", "up_core"]
+CG_KEYS = ["native", "pkg", "up_sql", "up_core"]
 
 
 def callgrind_child(ext, n, key, scen, dbfile):
@@ -574,7 +574,7 @@ def main(argv=None):
     ap.add_argument("--markdown", action="store_true",
                     help="also print the tables as README.md has them")
     ap.add_argument("--callgrind", action="store_true",
-                    help="count instructions of 4, 5b and 5 under valgrind "
+                    help="count instructions of 4, 6, 5b and 5 under valgrind "
                     "instead of timing (one run per scenario)")
     ap.add_argument("--cg-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

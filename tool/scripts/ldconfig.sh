@@ -24,6 +24,9 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "make $action: not root, so the loader's cache is not refreshed:" \
     "run ldconfig as root"
+  [ "$action" = install ] && echo "make install: until then, load the" \
+    "extension by its path, .load $lib/upsert, or set LD_LIBRARY_PATH=$lib"
+  exit 0
 fi
 [ "$action" = install ] || exit 0
 if "$ldconfig" -p 2>/dev/null | grep -q "^[[:space:]]*upsert\.so .*=> $lib/upsert\.so\$"
