@@ -3574,11 +3574,11 @@ static void upsertSqlFunc(
 
   azArg = sqlite3_malloc64(sizeof(char*)*(argc+3));
   pTab = sqlite3_malloc64(sizeof(*pTab));
+  if( pTab ) memset(pTab, 0, sizeof(*pTab));
   if( azArg==0 || pTab==0 ){
     rc = SQLITE_NOMEM;
     goto sql_done;
   }
-  memset(pTab, 0, sizeof(*pTab));
   pTab->db = db;
   pTab->pMod = (UpsertModule*)sqlite3_user_data(ctx);
   /* The arguments of CREATE VIRTUAL TABLE temp.x USING upsert_into(...) */

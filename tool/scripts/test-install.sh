@@ -13,7 +13,7 @@ MAKE=${MAKE:-make}
 VERSION=$(cat VERSION)
 if [ "$(id -u)" != 0 ]; then
   echo "make test-install: skipped: it installs into $PREFIX and runs" \
-    "ldconfig, which needs root (test/install.test checks a staged" \
+    "ldconfig, which needs root (test/load.test checks a staged" \
     "install without root)"
   exit 0
 fi
