@@ -46,6 +46,9 @@
 **
 **   upsert_into_stats('up' [, 'reset']) returns, as JSON, how many rows
 **   the table inserted, updated and skipped on this connection.
+**   upsert_into_sql('posts' [, 'option=value', ...]) returns the text of
+**   the statement a table of those arguments runs for each row, for a
+**   client that runs it itself (NULL where that could count otherwise).
 **
 ** Conflict modes of the INSERT into the virtual table:
 **
@@ -94,6 +97,8 @@
 ** The counts.  upsertStatsFind() keeps them in the module, by the virtual
 ** table's name; xBegin, xSavepoint and the rest snapshot them and take
 ** them back on rollback; upsertStatsFunc() is upsert_into_stats().
+** upsertSqlFunc(), upsert_into_sql(), derives a table that is never
+** connected and returns the text of its write statement.
 */
 #if !defined(SQLITEINT_H)
 #include "sqlite3ext.h"
@@ -787,10 +792,10 @@ static void upsertAppendConflict(
 
 /*
 ** The text of an inner write statement of kind eKind (UPSERT_W_*), or
-** NULL if out of memory; the caller frees it.  aNull, if not NULL, marks the declared columns whose argument is NULL
-** under nulls=keep: those are left out of the INSERT, so that a new row
-** takes their DEFAULT, and out of the update, so that an existing row
-** keeps them.  Parameter ?N is declared column N-1 in every statement,
+** NULL if out of memory; the caller frees it.  aNull, if not NULL, marks
+** the declared columns whose argument is NULL under nulls=keep: those
+** are left out of the INSERT, so that a new row takes their DEFAULT, and
+** out of the update, so that an existing row keeps them.  Parameter ?N is declared column N-1 in every statement,
 ** parameter nCol+1, where used, is a pointer to pTab for
 ** upsert_into_count(), and parameter nCol+2, with UPSERT_W_ROWID, is the
 ** rowid.  With bNative, for upsert_into_sql(), the text is the same but
@@ -2688,8 +2693,9 @@ static UpsertWrite *upsertWriteFind(
 /*
 ** upsert_into_count(P): P is the pointer to an UpsertTab bound to the
 ** inner statement.  Marks the row being written as updated and returns
-** true.  P an integer, as in the text of upsert_into_sql(): adds one to the connection's count of updated rows, which
-** upsert_into_count() with no argument returns (upsertCountedFunc()).
+** true.  P an integer, as in the text of upsert_into_sql(): adds one to
+** the connection's count of updated rows, which upsert_into_count() with
+** no argument returns (upsertCountedFunc()).
 ** Any other argument returns true and does nothing.
 */
 static void upsertCountFunc(

@@ -43,9 +43,10 @@ def run(cursor, table, schema, columns, rows, options, get=None):
     executemany() runs it (the rows are bound as they are, or as get()
     makes them, one at a time: no list of them is built).  Its
     upsert_into_count(1) goes up by one for each row updated, and
-    upsert_into_count() tells how many it counted.  The cursor's rowcount after executemany() is the sum of
-    sqlite3_changes() after each row: 1 for a row inserted or updated, 0
-    for one skipped, which is how the virtual table counts them.  Where
+    upsert_into_count() tells how many it counted.  The cursor's rowcount
+    after executemany() is the sum of sqlite3_changes() after each row:
+    1 for a row inserted or updated, 0 for one skipped, which is how the
+    virtual table counts them.  Where
     that would not hold (nulls=keep, triggers, ON CONFLICT clauses: see
     upsert_into_sql() in ext/upsert.c), upsert_into_sql() returns NULL and
     the rows go through the virtual table (run_vtab())."""
