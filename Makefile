@@ -6,8 +6,10 @@
 #   make install     the extension into $(PREFIX)/lib, sqlite-upsert into
 #                    $(PREFIX)/bin and its man page into
 #                    $(PREFIX)/share/man/man1 (PREFIX=/usr/local; DESTDIR
-#                    for staging)
+#                    for staging); then `.load upsert` works by name
 #   make uninstall   remove what make install put there
+#   make test-install    as root: make install into PREFIX, `.load upsert`
+#                    from /tmp, make uninstall (skipped when not root)
 #   make bench       bench-cli, then dist/bench, bench-python and
 #                    bench-sync
 #   make bench-sync  a re-import of a 1M-row feed with 1 % changed:
@@ -85,7 +87,28 @@ endif
 
 EXT := dist/upsert.$(SUFFIX)
 
-.PHONY: all test demo install uninstall bench bench-python bench-cli \
+# The installed copy of the extension.  `.load upsert` and
+# load_extension('upsert') make SQLite dlopen() "upsert", then
+# "upsert.so", a name without a slash, which the loader looks for in
+# LD_LIBRARY_PATH, its cache (ldconfig) and /lib, /usr/lib.  ldconfig
+# caches only files named lib*, under their soname: so on Linux the
+# installed file is libupsert.so with the soname upsert.so, and the
+# symlink upsert.so -> libupsert.so beside it (which ldconfig would make
+# too, but a staged install runs no ldconfig).  dist/upsert.so carries no
+# soname.  On macOS and Windows the installed file is upsert.$(SUFFIX)
+# itself, as built: macOS's dlopen() finds a bare name in
+# DYLD_FALLBACK_LIBRARY_PATH, whose default has /usr/local/lib, and has no
+# ldconfig.
+ifeq ($(SUFFIX),so)
+  INSTALL_LIB := libupsert.so
+  INSTALL_LDFLAGS := -Wl,-soname,upsert.so
+else
+  INSTALL_LIB := upsert.$(SUFFIX)
+  INSTALL_LDFLAGS :=
+endif
+LIBDIR := $(DESTDIR)$(PREFIX)/lib
+
+.PHONY: all test demo install uninstall test-install bench bench-python bench-cli \
   bench-callgrind bench-sync bench-doc asan valgrind fuzz fuzz-ci oom crash \
   test-clients package-python test-python package-node test-node lint \
   clean deps deps-clients deps-packages deps-fuzz deps-lint test-dqlite \
@@ -96,6 +119,7 @@ all: $(EXT) dist/sqlite-upsert
 # A new VERSION rebuilds whatever has the extension in it.
 $(EXT) dist/future/upsert.$(SUFFIX) dist/embed dist/embed_example \
   dist/future/embed_example dist/sqlite-upsert dist/oom \
+  dist/install/$(INSTALL_LIB) \
   dist/asan/upsert.$(SUFFIX) dist/asan/sqlite-upsert dist/fuzz_create \
   dist/fuzz_diff dist/dqlite/upsert-node dist/dqlite/upsert-node-future: \
   VERSION
@@ -280,19 +304,41 @@ demo: deps $(EXT)
 clean:
 	rm -rf dist tool/python/build tool/python/sqlite_upsert.egg-info
 
-# Install the extension and the command-line tool.  Load the extension
-# with .load $(PREFIX)/lib/upsert (or load_extension() with that path).
-install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
+# The installed copy: see INSTALL_LIB.
+dist/install/$(INSTALL_LIB): ext/upsert.c
+	@mkdir -p dist/install
+	$(CC) $(CFLAGS) $(WARN) -fPIC $(SHARED) $(INSTALL_LDFLAGS) \
+	  ext/upsert.c -o $@
+
+# Install the extension and the command-line tool.  Then, unless staged
+# (DESTDIR), tool/scripts/ldconfig.sh refreshes the loader's cache as
+# root and says whether `.load upsert` now finds $(PREFIX)/lib/upsert.so
+# (it does when $(PREFIX)/lib is in /etc/ld.so.conf, as /usr/local/lib is
+# on Debian), or what to do.  The full path always works:
+# .load $(PREFIX)/lib/upsert
+install: all dist/install/$(INSTALL_LIB)
+	install -d $(LIBDIR) $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 $(EXT) $(DESTDIR)$(PREFIX)/lib/upsert.$(SUFFIX)
+	install -m 644 dist/install/$(INSTALL_LIB) $(LIBDIR)/$(INSTALL_LIB)
+ifeq ($(SUFFIX),so)
+	ln -sf $(INSTALL_LIB) $(LIBDIR)/upsert.so
+endif
 	install -m 755 dist/sqlite-upsert $(DESTDIR)$(PREFIX)/bin/sqlite-upsert
 	install -m 644 tool/sqlite-upsert/sqlite-upsert.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/sqlite-upsert.1
+	@sh tool/scripts/ldconfig.sh install '$(SUFFIX)' '$(PREFIX)' '$(DESTDIR)'
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/upsert.$(SUFFIX) \
+	rm -f $(LIBDIR)/$(INSTALL_LIB) $(LIBDIR)/upsert.$(SUFFIX) \
 	  $(DESTDIR)$(PREFIX)/bin/sqlite-upsert \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/sqlite-upsert.1
+	@sh tool/scripts/ldconfig.sh uninstall '$(SUFFIX)' '$(PREFIX)' '$(DESTDIR)'
+
+# As root, a real install into PREFIX: `.load upsert` and
+# load_extension('upsert') from /tmp, without LD_LIBRARY_PATH, then
+# make uninstall, and the loader no longer finds it.  Refuses to run over
+# an install already there.  Skipped, with a message, when not root.
+test-install: all dist/install/$(INSTALL_LIB)
+	sh tool/scripts/test-install.sh '$(PREFIX)'
 
 # Out of memory (issue 5): the extension compiled in, every allocation made
 # by each scenario's statement failed in turn, once and from there on

@@ -49,6 +49,9 @@
 **
 **   upsert_into_stats('up' [, 'reset']) returns, as JSON, how many rows
 **   the table inserted, updated and skipped on this connection.
+**   upsert_into_sql('posts' [, 'option=value', ...]) returns the text of
+**   the statement a table of those arguments runs for each row, for a
+**   client that runs it itself (NULL where that could count otherwise).
 **
 ** Conflict modes of the INSERT into the virtual table:
 **
@@ -97,6 +100,8 @@
 ** The counts.  upsertStatsFind() keeps them in the module, by the virtual
 ** table's name; xBegin, xSavepoint and the rest snapshot them and take
 ** them back on rollback; upsertStatsFunc() is upsert_into_stats().
+** upsertSqlFunc(), upsert_into_sql(), derives a table that is never
+** connected and returns the text of its write statement.
 */
 #if !defined(SQLITEINT_H)
 #include "sqlite3ext.h"
@@ -201,6 +206,8 @@ struct UpsertModule {
   int nRollback;             /* Transactions rolled back so far */
   int bNativeMsg;            /* A nested write failed with SQLite's message
                              ** and SQLITE_ERROR (upsertFailAction()) */
+  sqlite3_int64 nCounted;    /* Rows upsert_into_count(N) counted, N an
+                             ** integer (see upsertSqlFunc()) */
 };
 
 /* An inner write statement and the arguments it leaves out */
@@ -601,6 +608,12 @@ static const char *const azUpsertSql[] = {
   "PRAGMA defer_foreign_keys=ON",
 #define UPSERT_SQL_MODULES 13
   "PRAGMA module_list",
+#define UPSERT_SQL_NOT_NATIVE 14     /* %w schema; ?1 table */
+  "SELECT 1 FROM \"%w\".sqlite_schema WHERE tbl_name=?1 COLLATE nocase"
+  "   AND (type='trigger' OR (type='table'"
+  "        AND instr(upper(sql), 'CONFLICT')>0))"
+  " UNION ALL SELECT 1 FROM temp.sqlite_schema"
+  " WHERE type='trigger' AND tbl_name=?1 COLLATE nocase",
 };
 
 /*
@@ -673,20 +686,22 @@ static sqlite3_stmt *upsertScanStmt(UpsertTab *pTab, int iPlan, int *pRc){
 ** without DEFAULT that the row does not give: SQLite checks NOT NULL
 ** before it looks for a conflict, so leaving the column out would fail
 ** even an update.  A new row still fails, as it must, on the NULL that
-** the subquery yields when no row has the key.
+** the subquery yields when no row has the key.  zSelf is the argument of
+** upsert_into_fresh(): see upsertWriteSql().
 */
 static void upsertAppendStored(
   sqlite3_str *p,
   UpsertTab *pTab,
   const char *zSep,
-  const char *zCol
+  const char *zCol,
+  const char *zSelf
 ){
   /* The lookup compares in the key index's collation, which a schema
   ** change may have changed: upsert_into_fresh() fails the statement
   ** before it writes if SQLite re-prepared it (see upsertRefresh()) */
   sqlite3_str_appendf(p, "%s(SELECT \"%w\" FROM \"%w\".\"%w\""
-                      " WHERE upsert_into_fresh(?%d)", zSep,
-                      zCol, pTab->zDb, pTab->zTab, pTab->nCol+1);
+                      " WHERE upsert_into_fresh(%s)", zSep,
+                      zCol, pTab->zDb, pTab->zTab, zSelf);
   upsertAppendKeyEq(p, pTab, " AND ", 0);
   sqlite3_str_appendall(p, ")");
 }
@@ -699,7 +714,8 @@ static void upsertAppendInsert(
   sqlite3_str *p,
   UpsertTab *pTab,
   int eKind,
-  const unsigned char *aNull
+  const unsigned char *aNull,
+  const char *zSelf
 ){
   /* Indexed by UPSERT_W_*.  An explicit OR clause, as a native INSERT
   ** with one, overrides the columns' own ON CONFLICT clauses */
@@ -729,7 +745,7 @@ static void upsertAppendInsert(
   for(i=0; i<pTab->nCol; i++){
     if( aNull && aNull[i] ){
       if( pTab->aFlag[i] & UPSERT_F_NEED ){
-        upsertAppendStored(p, pTab, zSep, pTab->azCol[i]);
+        upsertAppendStored(p, pTab, zSep, pTab->azCol[i], zSelf);
         zSep = ",";
       }
       continue;
@@ -738,7 +754,7 @@ static void upsertAppendInsert(
     zSep = ",";
   }
   for(i=0; i<pTab->nNeed; i++){
-    upsertAppendStored(p, pTab, ",", pTab->azNeed[i]);
+    upsertAppendStored(p, pTab, ",", pTab->azNeed[i], zSelf);
   }
   if( eKind & UPSERT_W_ROWID ){
     sqlite3_str_appendf(p, ",?%d", pTab->nCol+2);
@@ -761,16 +777,18 @@ static void upsertAppendInsert(
 ** compare their types depends on the schema, so upsert_into_fresh()
 ** first fails the row if SQLite prepared the statement again (see
 ** upsertRefresh()): a backing table dropped and created again with other
-** types would otherwise be compared by the old text.
+** types would otherwise be compared by the old text.  zSelf is its
+** argument, as in upsertAppendStored().
 */
 static void upsertAppendChanged(
   sqlite3_str *p,
   UpsertTab *pTab,
-  const unsigned char *aNull
+  const unsigned char *aNull,
+  const char *zSelf
 ){
   const char *zSep = "NOT (";
   int i;
-  sqlite3_str_appendf(p, "upsert_into_fresh(?%d) AND ", pTab->nCol+1);
+  sqlite3_str_appendf(p, "upsert_into_fresh(%s) AND ", zSelf);
   for(i=0; i<pTab->nCol; i++){
     const char *z = pTab->azCol[i];
     if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
@@ -794,7 +812,8 @@ static void upsertAppendChanged(
 static void upsertAppendConflict(
   sqlite3_str *p,
   UpsertTab *pTab,
-  const unsigned char *aNull
+  const unsigned char *aNull,
+  const char *zSelf
 ){
   const char *zSep = "UPDATE SET ";
   int i, k;
@@ -818,20 +837,50 @@ static void upsertAppendConflict(
     /* upsert_into_count() runs only for rows that are updated */
     sqlite3_str_appendall(p, " WHERE ");
     if( pTab->zWhere ) sqlite3_str_appendf(p, "(%s) AND ", pTab->zWhere);
-    if( pTab->bSkipSame ) upsertAppendChanged(p, pTab, aNull);
-    sqlite3_str_appendf(p, "upsert_into_count(?%d)", pTab->nCol+1);
+    if( pTab->bSkipSame ) upsertAppendChanged(p, pTab, aNull, zSelf);
+    sqlite3_str_appendf(p, "upsert_into_count(%s)", zSelf);
   }
 }
 
 /*
-** Build and prepare an inner write statement of kind eKind (UPSERT_W_*).
-** aNull, if not NULL, marks the declared columns whose argument is NULL
-** under nulls=keep: those are left out of the INSERT, so that a new row
-** takes their DEFAULT, and out of the update, so that an existing row
-** keeps them.  Parameter ?N is declared column N-1 in every statement,
+** The text of an inner write statement of kind eKind (UPSERT_W_*), or
+** NULL if out of memory; the caller frees it.  aNull, if not NULL, marks
+** the declared columns whose argument is NULL under nulls=keep: those
+** are left out of the INSERT, so that a new row takes their DEFAULT, and
+** out of the update, so that an existing row keeps them.  Parameter ?N is declared column N-1 in every statement,
 ** parameter nCol+1, where used, is a pointer to pTab for
 ** upsert_into_count(), and parameter nCol+2, with UPSERT_W_ROWID, is the
-** rowid.  Returns the statement, or NULL with *pRc set.
+** rowid.  With bNative, for upsert_into_sql(), the text is the same but
+** for the argument of upsert_into_count() and upsert_into_fresh(), which
+** is the integer 1 instead of parameter nCol+1: a client that runs it
+** binds the declared columns only.
+*/
+static char *upsertWriteSql(
+  UpsertTab *pTab,
+  int eKind,
+  const unsigned char *aNull,
+  int bNative
+){
+  sqlite3_str *p = sqlite3_str_new(pTab->db);
+  int eMode = eKind & UPSERT_W_MODE;
+  char zSelf[16];            /* Argument of upsert_into_count() and _fresh() */
+
+  if( bNative ){
+    sqlite3_snprintf(sizeof(zSelf), zSelf, "1");
+  }else{
+    sqlite3_snprintf(sizeof(zSelf), zSelf, "?%d", pTab->nCol+1);
+  }
+  upsertAppendInsert(p, pTab, eKind, aNull, zSelf);
+  if( eMode!=UPSERT_W_IGNORE && eMode!=UPSERT_W_REPLACE ){
+    upsertAppendConflict(p, pTab, aNull, zSelf);
+  }
+  return sqlite3_str_finish(p);
+}
+
+/*
+** Build and prepare an inner write statement of kind eKind (UPSERT_W_*),
+** the text of upsertWriteSql().  Returns the statement, or NULL with *pRc
+** set.
 */
 static sqlite3_stmt *upsertWriteStmt(
   UpsertTab *pTab,
@@ -840,15 +889,10 @@ static sqlite3_stmt *upsertWriteStmt(
   int *pRc,
   char **pzErr
 ){
-  sqlite3_str *p = sqlite3_str_new(pTab->db);
   sqlite3_stmt *pStmt;
-  int eMode = eKind & UPSERT_W_MODE;
 
-  upsertAppendInsert(p, pTab, eKind, aNull);
-  if( eMode!=UPSERT_W_IGNORE && eMode!=UPSERT_W_REPLACE ){
-    upsertAppendConflict(p, pTab, aNull);
-  }
-  pStmt = upsertPrepare(pRc, pTab->db, pzErr, sqlite3_str_finish(p),
+  pStmt = upsertPrepare(pRc, pTab->db, pzErr,
+                        upsertWriteSql(pTab, eKind, aNull, 0),
                         SQLITE_PREPARE_PERSISTENT);
   if( *pRc==SQLITE_ERROR && pTab->zWhere && *pzErr ){
     char *zMsg = sqlite3_mprintf(UPSERT_ERR "where=%s: %s", pTab->zWhere,
@@ -2752,7 +2796,10 @@ static UpsertWrite *upsertWriteFind(
 /*
 ** upsert_into_count(P): P is the pointer to an UpsertTab bound to the
 ** inner statement.  Marks the row being written as updated and returns
-** true.  Any other argument returns true and does nothing.
+** true.  P an integer, as in the text of upsert_into_sql(): adds one to
+** the connection's count of updated rows, which upsert_into_count() with
+** no argument returns (upsertCountedFunc()).
+** Any other argument returns true and does nothing.
 */
 static void upsertCountFunc(
   sqlite3_context *ctx,
@@ -2761,8 +2808,25 @@ static void upsertCountFunc(
 ){
   UpsertTab *pTab = sqlite3_value_pointer(argv[0], "upsert_into");
   (void)argc;
-  if( pTab ) pTab->bUpdated = 1;
+  if( pTab ){
+    pTab->bUpdated = 1;
+  }else if( sqlite3_value_type(argv[0])==SQLITE_INTEGER ){
+    ((UpsertModule*)sqlite3_user_data(ctx))->nCounted++;
+  }
   sqlite3_result_int(ctx, 1);
+}
+
+/*
+** upsert_into_count(): how many rows upsert_into_count(N), N an integer,
+** counted on this connection since the extension was loaded.
+*/
+static void upsertCountedFunc(
+  sqlite3_context *ctx,
+  int argc,
+  sqlite3_value **argv
+){
+  UpsertModule *pMod = (UpsertModule*)sqlite3_user_data(ctx);
+  sqlite3_result_int64(ctx, pMod->nCounted);
 }
 
 /*
@@ -3585,6 +3649,107 @@ static void upsertStatsFunc(
   sqlite3_free(zB);
 }
 
+/*
+** upsert_into_sql(TABLE [, 'option=value' ...]): the text of the statement
+** that a TEMP table upsert_into(TABLE, option=value ...) runs for each row
+** of a plain INSERT into it, derived and built by the same code
+** (upsertDerive(), upsertWriteSql()), for a client that runs it itself,
+** row by row (an executemany).  ?1 to ?N are the declared columns, in
+** order, and the only parameters: where the virtual table binds itself
+** to ?N+1, for upsert_into_count() and upsert_into_fresh(), the text has
+** the integer 1.  The counts equal the virtual table's:
+** sqlite3_changes() after a row is 1 if it was inserted or updated and 0
+** if skipped, and the rows updated are what upsert_into_count() with no
+** argument went up by.
+**
+** NULL, and not a text, where running it so could differ from the
+** virtual table: with nulls=keep, which has a statement per pattern of
+** NULL arguments; and where the backing table has triggers or a
+** constraint with an ON CONFLICT clause (its CREATE TABLE holds the word
+** CONFLICT), by which an update can skip the row after
+** upsert_into_count() counted it (RAISE(IGNORE), ON CONFLICT IGNORE).
+** The client then inserts into a virtual table.  Errors are those of
+** CREATE VIRTUAL TABLE.
+*/
+static void upsertSqlFunc(
+  sqlite3_context *ctx,
+  int argc,
+  sqlite3_value **argv
+){
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  UpsertTab *pTab = 0;
+  const char **azArg = 0;
+  char *zDecl = 0;
+  char *zErr = 0;
+  char *zSql = 0;
+  sqlite3_stmt *pStmt = 0;
+  int bNative = 0;
+  int rc = SQLITE_OK;
+  int i;
+
+  azArg = sqlite3_malloc64(sizeof(char*)*(argc+3));
+  pTab = sqlite3_malloc64(sizeof(*pTab));
+  if( pTab ) memset(pTab, 0, sizeof(*pTab));
+  if( azArg==0 || pTab==0 ){
+    rc = SQLITE_NOMEM;
+    goto sql_done;
+  }
+  pTab->db = db;
+  pTab->pMod = (UpsertModule*)sqlite3_user_data(ctx);
+  /* The arguments of CREATE VIRTUAL TABLE temp.x USING upsert_into(...) */
+  azArg[0] = "upsert_into_sql";
+  azArg[1] = "temp";
+  azArg[2] = "upsert_into_sql";
+  for(i=0; i<argc; i++){
+    azArg[i+3] = (const char*)sqlite3_value_text(argv[i]);
+    if( azArg[i+3]==0 ){
+      if( sqlite3_value_type(argv[i])!=SQLITE_NULL ){
+        rc = SQLITE_NOMEM;
+      }else{
+        upsertFail(&rc, &zErr, UPSERT_ERR "upsert_into_sql(): argument %d"
+                   " is NULL", i+1);
+      }
+      goto sql_done;
+    }
+  }
+  rc = upsertDerive(pTab, argc+3, azArg, 1, &zDecl, &zErr);
+  if( rc==SQLITE_OK && !pTab->bNullsKeep ){
+    pStmt = upsertSqlPrepare(&rc, db, &zErr, UPSERT_SQL_NOT_NATIVE,
+                             pTab->zDb);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_text(pStmt, 1, pTab->zTab, -1, SQLITE_STATIC);
+      bNative = sqlite3_step(pStmt)==SQLITE_DONE;
+      rc = sqlite3_finalize(pStmt);
+      if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+        zErr = sqlite3_mprintf(UPSERT_ERR "%s", sqlite3_errmsg(db));
+        if( zErr==0 ) rc = SQLITE_NOMEM;
+      }
+    }
+  }
+  if( rc==SQLITE_OK && bNative ){
+    zSql = upsertWriteSql(pTab, UPSERT_W_UPSERT, 0, 1);
+    if( zSql==0 ) rc = SQLITE_NOMEM;
+  }
+
+sql_done:
+  if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else if( rc!=SQLITE_OK ){
+    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+  }else if( zSql ){
+    sqlite3_result_text(ctx, zSql, -1, sqlite3_free);
+    zSql = 0;
+  }else{
+    sqlite3_result_null(ctx);
+  }
+  if( pTab ) pTab->pMod = 0;   /* Never in pMod->pList */
+  upsertFree(pTab);
+  sqlite3_free(azArg);
+  sqlite3_free(zDecl);
+  sqlite3_free(zErr);
+  sqlite3_free(zSql);
+}
+
 /*****************************************************************************
 ** Registration
 */
@@ -3650,8 +3815,8 @@ __declspec(dllexport)
 
 /*
 ** The entry point.  Registers the module "upsert_into" and the functions
-** upsert_into_stats(), upsert_into_count(), upsert_into_fresh() and
-** upsert_into_version() on db.
+** upsert_into_stats(), upsert_into_count(), upsert_into_sql(),
+** upsert_into_fresh() and upsert_into_version() on db.
 */
 int sqlite3_upsert_init(
   sqlite3 *db,
@@ -3709,7 +3874,16 @@ int sqlite3_upsert_init(
   if( rc==SQLITE_OK ){
     /* Used by the inner statements only; harmless anywhere else */
     rc = sqlite3_create_function_v2(db, "upsert_into_count", 1,
-        SQLITE_UTF8|SQLITE_DIRECTONLY, 0, upsertCountFunc, 0, 0, 0);
+        SQLITE_UTF8|SQLITE_DIRECTONLY, pMod, upsertCountFunc, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "upsert_into_count", 0,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, pMod, upsertCountedFunc, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    /* It reads the schema and takes SQL (where=): not from a schema */
+    rc = sqlite3_create_function_v2(db, "upsert_into_sql", -1,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, pMod, upsertSqlFunc, 0, 0, 0);
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function_v2(db, "upsert_into_fresh", 1,

@@ -516,6 +516,12 @@ static const Scenario aScenario[] = {
   { "stats_reset", K_SQL, 0, POSTS UP COUNTS, 0,
     "SELECT upsert_into_stats('up', 'reset')", "up" },
 
+  /* upsert_into_sql(): a text, and NULL (posts has triggers) */
+  { "sql_text", K_SQL, 0, USERS, 0,
+    "SELECT upsert_into_sql('main.users', 'key=email', 'columns=(email,"
+    " name)', 'where=excluded.name <> name')", 0 },
+  { "sql_null", K_SQL, 0, POSTS, 0, "SELECT upsert_into_sql('posts')", 0 },
+
   /* DROP */
   { "drop_temp", K_SQL, 0, POSTS UP COUNTS, 0, "DROP TABLE up", "up" },
   { "drop_persistent", K_SQL, 0, POSTS PUP ";", 0, "DROP TABLE pup", "pup" },

@@ -266,12 +266,13 @@ if $PY -c 'import sqlalchemy' 2>/dev/null; then
          "| method | all-new | ratio | 50-50 | ratio | all-existing | ratio |" \
          "|---|---:|---:|---:|---:|---:|---:|"
     awk "$AWK_COMMAS"'
-      $1 ~ /^(native|up_sql|up_core)$/ && NF == 6 {
+      $1 ~ /^(native|pkg|up_sql|up_core)$/ && NF == 6 {
         k = $1; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
         row[k] = row[k] sprintf(" %s | %s |", commas($5), $6)
       }
       END {
         name["native"] = "4 native upsert, `exec_driver_sql`"
+        name["pkg"] = "6 `sqlite_upsert.sqlalchemy.upsert`, dicts"
         name["up_sql"] = "5b upsert_into, `exec_driver_sql`"
         name["up_core"] = "5 upsert_into, `insert(up)` + dicts"
         for (i = 1; i <= n; i++) printf "| %s |%s\n", name[order[i]], row[order[i]]

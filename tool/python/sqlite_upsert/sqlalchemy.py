@@ -9,9 +9,11 @@
 
 enable(engine) loads the extension on every connection the engine opens.
 upsert() writes rows (dicts keyed by column name, all with the keys of the
-first) into a model's table or a Table, through a TEMP upsert_into table
-on the session's connection (one per table and options, kept for the
-next call), in the session's transaction; the
+first) into a model's table or a Table, on the session's connection and
+in its transaction: by an executemany of the statement upsert_into would
+run (upsert_into_sql()), or, where that could count differently, through
+a TEMP upsert_into table (one per table and options, kept for the next
+call); the
 options are upsert_into's (key=, update=, keep= as lists of column names,
 nulls="keep", where="SQL"); columns= defaults to the keys of the first row,
 so that a column the rows do not give keeps its value on update.
@@ -19,7 +21,7 @@ so that a column the rows do not give keeps its value on update.
 from sqlalchemy import event
 
 from . import load
-from ._upsert import UpsertCounts, run
+from ._upsert import UpsertCounts, getter, run
 
 __all__ = ["enable", "upsert", "UpsertCounts"]
 
@@ -62,10 +64,9 @@ def upsert(session_or_connection, model_or_table, rows, **options):
     if unknown:
         raise ValueError("sqlite_upsert.sqlalchemy.upsert: table %r has no "
                          "column %s" % (table.name, ", ".join(map(repr, unknown))))
-    tuples = [tuple(r[c] for c in columns) for r in rows]
     cursor = connection.connection.cursor()        # the DB-API connection
     try:
-        return run(cursor, table.name, table.schema, columns, tuples,
-                   options)
+        return run(cursor, table.name, table.schema, columns, rows,
+                   options, getter(columns))
     finally:
         cursor.close()

@@ -63,12 +63,20 @@ class TestSQLAlchemy(unittest.TestCase):
             self.assertEqual(conn.execute(text(
                 "SELECT name, note FROM items WHERE id=1")).one(),
                 ("old", "m"))
-            # One TEMP table per table and options, used again
-            self.su.upsert(conn, self.Item.__table__,
-                           [{"id": 1, "name": "x", "note": "o"}],
-                           keep=["name"])
+            # The statement run natively: no TEMP table
+            self.assertEqual(conn.execute(text(
+                "SELECT count(*) FROM temp.sqlite_master")).scalar(), 0)
+            # nulls=keep goes through one TEMP table per table and
+            # options, used again
+            for _ in range(2):
+                self.su.upsert(conn, self.Item.__table__,
+                               [{"id": 1, "name": "x", "note": None}],
+                               nulls="keep")
             self.assertEqual(conn.execute(text(
                 "SELECT count(*) FROM temp.sqlite_master")).scalar(), 1)
+            self.assertEqual(conn.execute(text(
+                "SELECT name, note FROM items WHERE id=1")).one(),
+                ("x", "m"))
             self.assertEqual(conn.execute(text(
                 "SELECT upsert_into_version()")).scalar(),
                 sqlite_upsert.__version__)
