@@ -762,6 +762,16 @@ static void upsertAppendInsert(
   sqlite3_str_appendall(p, ")");
 }
 
+/* True if a conflict overwrites declared column i, for the NULL pattern
+** aNull (see upsertWriteStmt()) */
+static int upsertOverwrites(
+  UpsertTab *pTab,
+  const unsigned char *aNull,
+  int i
+){
+  return (pTab->aFlag[i] & UPSERT_F_UPDATE)!=0 && !(aNull && aNull[i]);
+}
+
 /*
 ** Append to p, for unchanged=skip, "NOT (c1 IS ... AND c2 IS ...) AND ",
 ** true where the update would change what a column it overwrites holds.
@@ -791,9 +801,7 @@ static void upsertAppendChanged(
   sqlite3_str_appendf(p, "upsert_into_fresh(%s) AND ", zSelf);
   for(i=0; i<pTab->nCol; i++){
     const char *z = pTab->azCol[i];
-    if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
-      continue;
-    }
+    if( !upsertOverwrites(pTab, aNull, i) ) continue;
     sqlite3_str_appendf(p, "%s\"%w\" IS +excluded.\"%w\" COLLATE BINARY",
                         zSep, z, z);
     if( pTab->aFlag[i] & UPSERT_F_ASIS ){
@@ -824,9 +832,7 @@ static void upsertAppendConflict(
   }
   sqlite3_str_appendall(p, ") DO ");
   for(i=0; i<pTab->nCol; i++){
-    if( (pTab->aFlag[i] & UPSERT_F_UPDATE)==0 || (aNull && aNull[i]) ){
-      continue;
-    }
+    if( !upsertOverwrites(pTab, aNull, i) ) continue;
     sqlite3_str_appendf(p, "%s\"%w\"=excluded.\"%w\"",
                         zSep, pTab->azCol[i], pTab->azCol[i]);
     zSep = ",";

@@ -173,6 +173,21 @@ func openDB(store client.NodeStore, name string) (*sql.DB, error) {
 	return sql.OpenDB(conn), nil
 }
 
+// openConn opens database name and one connection of it, which the
+// caller closes, and then the database.
+func openConn(ctx context.Context, store client.NodeStore, name string) (*sql.DB, *sql.Conn, error) {
+	db, err := openDB(store, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, conn, nil
+}
+
 // returnsRows says whether stmt is run as a query (its rows printed) or
 // executed.  dqlite's protocol has the two requests.
 func returnsRows(stmt string) bool {
@@ -224,15 +239,11 @@ func run(ctx context.Context, conn *sql.Conn, stmt string) ([]string, error) {
 func execAll(store client.NodeStore, name string, stmts []string) error {
 	ctx, cancel := deadline()
 	defer cancel()
-	db, err := openDB(store, name)
+	db, conn, err := openConn(ctx, store, name)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
 	defer conn.Close()
 	for _, s := range stmts {
 		out, err := run(ctx, conn, s)
@@ -424,15 +435,11 @@ func bench(store client.NodeStore, name, sn, sk string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	db, err := openDB(store, name)
+	db, conn, err := openConn(ctx, store, name)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
 	defer conn.Close()
 	setup := []string{
 		"DROP TABLE IF EXISTS b_target",
