@@ -851,9 +851,15 @@ static void cliSeenSetup(Cli *p){
     const char *zSep = k ? "," : "";
     int i;
     /* The virtual table, created already, found every key column among
-    ** the input's */
+    ** the input's: this holds but is checked, not assumed */
     for(i=0; i<p->nCol && sqlite3_stricmp(p->aCol[i].zName, azKey[k]); i++){}
-    p->aiKey[k] = i<p->nCol ? i : 0;
+    if( i==p->nCol ){
+      cliError(p, "--delete-missing: the key column '%s' is not in %s",
+               azKey[k], p->zName);
+      sqlite3_free(zColl);
+      break;
+    }
+    p->aiKey[k] = i;
     sqlite3_bind_text(pStmt, 1, p->zTable, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, azKey[k], -1, SQLITE_STATIC);
     sqlite3_str_appendf(pCreate, "%s\"k%d\"", zSep, k);
